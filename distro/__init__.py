@@ -1,0 +1,1 @@
+"""Launcher and control plane: CLI, config, PKI, API server, controllers, tunnel."""

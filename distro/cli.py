@@ -1,0 +1,108 @@
+"""The `edgek8s` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from distro.logs import setup_logging
+
+DEFAULT_SERVER_DATA_DIR = "/var/lib/edgek8s/server"
+
+
+def _datastore_parser(sub) -> None:
+    p = sub.add_parser("datastore", help="serve the etcd v3 API over SQLite (kine_shim)")
+    p.add_argument("--data-dir", default=DEFAULT_SERVER_DATA_DIR, help="the database lives in DIR/db/state.db")
+    p.add_argument(
+        "--listen-client-urls",
+        default="http://127.0.0.1:2379",
+        help="comma-separated http://host:port URLs to serve the etcd API on",
+    )
+    p.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL",
+                   help="FULL survives power loss; NORMAL survives a process crash only (faster)")
+    p.add_argument("--progress-notify-interval", type=float, default=5.0, help="seconds between watch progress notifications")
+    p.add_argument("--compact-interval", type=float, default=300.0, help="seconds between automatic compactions (0 = off)")
+    p.add_argument("--compact-keep", type=int, default=1000, help="revisions kept by automatic compaction")
+    p.add_argument("--emulated-etcd-version", default="3.5.16", help="version reported by Maintenance.Status")
+    p.add_argument("--name", default="default", help="member name reported by MemberList")
+    p.set_defaults(func=_run_datastore)
+
+
+def _snapshot_parser(sub) -> None:
+    p = sub.add_parser("etcd-snapshot", help="restore a datastore snapshot (taken with `etcdctl snapshot save`)")
+    ssub = p.add_subparsers(dest="snapshot_command", required=True)
+    r = ssub.add_parser("restore", help="turn a snapshot file back into a data dir")
+    r.add_argument("snapshot", type=Path)
+    r.add_argument("--data-dir", required=True, type=Path)
+    r.set_defaults(func=_run_restore)
+
+
+def _run_restore(args) -> int:
+    from kine_shim.snapshot import SnapshotError, restore
+
+    try:
+        db = restore(args.snapshot, args.data_dir)
+    except SnapshotError as exc:
+        print(f"edgek8s: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.snapshot} into {db}")
+    return 0
+
+
+def _run_datastore(args) -> int:
+    from kine_shim.server.app import serve
+    from kine_shim.store import Store, StoreConfig
+
+    urls = [u.strip() for u in args.listen_client_urls.split(",") if u.strip()]
+    config = StoreConfig(
+        db_path=Path(args.data_dir) / "db" / "state.db",
+        synchronous=args.sqlite_synchronous,
+        progress_notify_interval=args.progress_notify_interval,
+        compact_interval=args.compact_interval,
+        compact_keep=args.compact_keep,
+        emulated_version=args.emulated_etcd_version,
+        client_urls=urls,
+        name=args.name,
+    )
+
+    async def run() -> None:
+        store = Store(config)
+        await store.start()
+        server = await serve(store, urls)
+        print(f"edgek8s datastore: serving the etcd v3 API on {', '.join(urls)} from {config.db_path}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await server.stop(grace=1.0)
+        await store.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="edgek8s", description="A lightweight Kubernetes distribution for the edge")
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _datastore_parser(sub)
+    _snapshot_parser(sub)
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    try:
+        return args.func(args)
+    except OSError as exc:
+        logging.getLogger("edgek8s").error("%s", exc)
+        print(f"edgek8s: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

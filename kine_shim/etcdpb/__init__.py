@@ -1,0 +1,1 @@
+"""Generated etcd v3 API protobuf/gRPC modules."""

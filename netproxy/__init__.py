@@ -1,0 +1,1 @@
+"""nftables service proxy. Not built yet: see the open issues."""

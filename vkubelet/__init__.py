@@ -1,0 +1,1 @@
+"""Node agent (virtual kubelet). Not built yet: see the open issues."""
