@@ -17,16 +17,32 @@ DEFAULT_SERVER_DATA_DIR = "/var/lib/edgek8s/server"
 
 def _datastore_parser(sub) -> None:
     p = sub.add_parser("datastore", help="serve the etcd v3 API over SQLite (kine_shim)")
-    p.add_argument("--data-dir", default=DEFAULT_SERVER_DATA_DIR, help="the database lives in DIR/db/state.db")
+    p.add_argument(
+        "--data-dir", default=DEFAULT_SERVER_DATA_DIR, help="the database lives in DIR/db/state.db"
+    )
     p.add_argument(
         "--listen-client-urls",
         default="http://127.0.0.1:2379",
         help="comma-separated http://host:port URLs to serve the etcd API on",
     )
-    p.add_argument("--sqlite-synchronous", choices=["FULL", "NORMAL"], default="FULL",
-                   help="FULL survives power loss; NORMAL survives a process crash only (faster)")
-    p.add_argument("--progress-notify-interval", type=float, default=5.0, help="seconds between watch progress notifications")
-    p.add_argument("--compact-interval", type=float, default=300.0, help="seconds between automatic compactions (0 = off)")
+    p.add_argument(
+        "--sqlite-synchronous",
+        choices=["FULL", "NORMAL"],
+        default="FULL",
+        help="FULL survives power loss; NORMAL survives a process crash only (faster)",
+    )
+    p.add_argument(
+        "--progress-notify-interval",
+        type=float,
+        default=5.0,
+        help="seconds between watch progress notifications",
+    )
+    p.add_argument(
+        "--compact-interval",
+        type=float,
+        default=300.0,
+        help="seconds between automatic compactions (0 = off)",
+    )
     p.add_argument("--compact-keep", type=int, default=1000, help="revisions kept by automatic compaction")
     p.add_argument("--emulated-etcd-version", default="3.5.16", help="version reported by Maintenance.Status")
     p.add_argument("--name", default="default", help="member name reported by MemberList")
@@ -34,7 +50,9 @@ def _datastore_parser(sub) -> None:
 
 
 def _snapshot_parser(sub) -> None:
-    p = sub.add_parser("etcd-snapshot", help="restore a datastore snapshot (taken with `etcdctl snapshot save`)")
+    p = sub.add_parser(
+        "etcd-snapshot", help="restore a datastore snapshot (taken with `etcdctl snapshot save`)"
+    )
     ssub = p.add_subparsers(dest="snapshot_command", required=True)
     r = ssub.add_parser("restore", help="turn a snapshot file back into a data dir")
     r.add_argument("snapshot", type=Path)
@@ -74,7 +92,10 @@ def _run_datastore(args) -> int:
         store = Store(config)
         await store.start()
         server = await serve(store, urls)
-        print(f"edgek8s datastore: serving the etcd v3 API on {', '.join(urls)} from {config.db_path}", flush=True)
+        print(
+            f"edgek8s datastore: serving the etcd v3 API on {', '.join(urls)} from {config.db_path}",
+            flush=True,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -89,7 +110,9 @@ def _run_datastore(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="edgek8s", description="A lightweight Kubernetes distribution for the edge")
+    parser = argparse.ArgumentParser(
+        prog="edgek8s", description="A lightweight Kubernetes distribution for the edge"
+    )
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
     sub = parser.add_subparsers(dest="command", required=True)
     _datastore_parser(sub)

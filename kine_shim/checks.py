@@ -10,6 +10,20 @@ MAX_TXN_OPS = 128
 MAX_REQUEST_BYTES = 1536 * 1024
 # grpc-go refuses a message this much over the request limit before etcd sees it
 GRPC_OVERHEAD_BYTES = 512 * 1024
+# etcd measures a write as the raft entry it proposes: the request inside an InternalRaftRequest, after a
+# RequestHeader holding a 64-bit request ID: header tag (2) + length (1) + ID tag (1) + ID (10 varint bytes
+# when the ID's top bit is set, as for most member IDs; one less for the others)
+RAFT_HEADER_BYTES = 14
+
+
+def raft_request_size(req) -> int:
+    """The size etcd compares with --max-request-bytes for a write request."""
+    size = req.ByteSize()
+    return RAFT_HEADER_BYTES + 1 + _varint_len(size) + size
+
+
+def _varint_len(n: int) -> int:
+    return max(1, (n.bit_length() + 6) // 7)
 
 
 def check_range(req: pb.RangeRequest) -> None:
@@ -32,6 +46,13 @@ def check_delete(req: pb.DeleteRangeRequest) -> None:
 
 
 def check_txn(req: pb.TxnRequest, max_ops: int = MAX_TXN_OPS) -> None:
+    """etcd's order: every op of the whole tree first, then put/delete overlaps of each branch."""
+    _check_txn_ops(req, max_ops)
+    _check_intervals(req.success)
+    _check_intervals(req.failure)
+
+
+def _check_txn_ops(req: pb.TxnRequest, max_ops: int) -> None:
     ops = max(len(req.compare), len(req.success), len(req.failure))
     if ops > max_ops:
         raise errors.TOO_MANY_OPS
@@ -42,8 +63,6 @@ def check_txn(req: pb.TxnRequest, max_ops: int = MAX_TXN_OPS) -> None:
         _check_op(op, max_ops - ops)
     for op in req.failure:
         _check_op(op, max_ops - ops)
-    _check_intervals(req.success)
-    _check_intervals(req.failure)
 
 
 def _check_op(op: pb.RequestOp, max_ops: int) -> None:
@@ -55,7 +74,11 @@ def _check_op(op: pb.RequestOp, max_ops: int) -> None:
     elif kind == "request_delete_range":
         check_delete(op.request_delete_range)
     elif kind == "request_txn":
-        check_txn(op.request_txn, max_ops)
+        # a nested txn gets the operations its parent leaves; its overlaps are checked with the parent's
+        _check_txn_ops(op.request_txn, max_ops)
+    else:
+        # an op without a request: etcd answers "key not found"
+        raise errors.KEY_NOT_FOUND
 
 
 class _Intervals:

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kine_shim import errors
-from kine_shim.etcdpb import kv_pb2, rpc_pb2 as pb
+from kine_shim.etcdpb import kv_pb2
+from kine_shim.etcdpb import rpc_pb2 as pb
 from kine_shim.keys import KeyRange
 
 SCHEMA = """
@@ -63,8 +64,10 @@ def connect(path: str, *, synchronous: str = "FULL", readonly: bool = False) -> 
 def init_schema(conn: sqlite3.Connection, ids: tuple[int, int]) -> None:
     conn.executescript(SCHEMA)
     conn.execute("BEGIN IMMEDIATE")
-    # etcd starts a fresh store at revision 1 with nothing compacted
-    for name, value in (("rev", 1), ("compact_rev", 0), ("cluster_id", ids[0]), ("member_id", ids[1])):
+    # etcd starts a fresh store at revision 1 with nothing compacted, not even revision 0: its
+    # compacted revision is -1 until the first compaction (so compacting revision 0 works once, and
+    # a txn range at revision -1 is refused as compacted only after some compaction)
+    for name, value in (("rev", 1), ("compact_rev", -1), ("cluster_id", ids[0]), ("member_id", ids[1])):
         conn.execute("INSERT OR IGNORE INTO meta(name, value) VALUES (?, ?)", (name, value))
     conn.execute("COMMIT")
 
@@ -88,7 +91,10 @@ def range_rows(conn, kr: KeyRange, rev: int, head: int, limit: int) -> list[tupl
     lim = f" LIMIT {int(limit)}" if limit > 0 else ""
     if rev >= head:
         where, args = _where(kr, "c.key")
-        sql = f"SELECT {_CURRENT_COLS} FROM current c JOIN log l ON l.id = c.id WHERE {where} ORDER BY c.key{lim}"
+        sql = (
+            f"SELECT {_CURRENT_COLS} FROM current c JOIN log l ON l.id = c.id "
+            f"WHERE {where} ORDER BY c.key{lim}"
+        )
         return conn.execute(sql, args).fetchall()
     where, args = _where(kr, "key")
     sql = (
@@ -129,7 +135,9 @@ def do_range(conn, req: pb.RangeRequest, head: int, compact_rev: int) -> pb.Rang
     if rev < compact_rev:
         raise errors.COMPACTED
     kr = KeyRange.of(req.key, req.range_end)
-    filtered = bool(req.min_mod_revision or req.max_mod_revision or req.min_create_revision or req.max_create_revision)
+    filtered = bool(
+        req.min_mod_revision or req.max_mod_revision or req.min_create_revision or req.max_create_revision
+    )
     resp = pb.RangeResponse()
     resp.header.revision = head
     if req.count_only:
@@ -150,7 +158,8 @@ def do_range(conn, req: pb.RangeRequest, head: int, compact_rev: int) -> pb.Rang
     order = req.sort_order
     if req.sort_target != pb.RangeRequest.KEY and order == pb.RangeRequest.NONE:
         order = pb.RangeRequest.ASCEND
-    if order != pb.RangeRequest.NONE:
+    # an order etcd does not name is neither refused nor applied (the kvs stay in key order)
+    if order in (pb.RangeRequest.ASCEND, pb.RangeRequest.DESCEND):
         key_fn = _SORT_KEYS[req.sort_target]
         kvs.sort(key=key_fn, reverse=order == pb.RangeRequest.DESCEND)
     if req.limit > 0 and len(kvs) > req.limit:
@@ -189,7 +198,7 @@ def _compare_one(cmp: pb.Compare, kv: kv_pb2.KeyValue) -> bool:
     elif target == pb.Compare.LEASE:
         a, b = kv.lease, cmp.lease
     else:
-        return False
+        a = b = 0  # etcd compares a target it does not know as equal
     result = cmp.result
     if result == pb.Compare.EQUAL:
         return a == b
@@ -199,7 +208,7 @@ def _compare_one(cmp: pb.Compare, kv: kv_pb2.KeyValue) -> bool:
         return a > b
     if result == pb.Compare.LESS:
         return a < b
-    return False
+    return True  # and lets a result it does not know pass
 
 
 def compare(conn, cmp: pb.Compare, head: int) -> bool:
@@ -246,10 +255,14 @@ def _check_ranges(req: pb.TxnRequest, path, head: int, compact_rev: int) -> None
     for op in req.success if ok else req.failure:
         kind = op.WhichOneof("request")
         if kind == "request_range":
+            # etcd checks any non-zero revision here, negative ones too (against compact_rev, -1 when
+            # nothing was compacted), although the range itself reads a negative revision as the head
             rev = op.request_range.revision
+            if rev == 0:
+                continue
             if rev > head:
                 raise errors.FUTURE_REV
-            if 0 < rev < compact_rev:
+            if rev < compact_rev:
                 raise errors.COMPACTED
         elif kind == "request_txn":
             _check_ranges(op.request_txn, path, head, compact_rev)
@@ -287,10 +300,14 @@ class WriteTxn:
 
     # -- checks against the state before the request, as etcd's applier does --
 
-    def check_put(self, req: pb.PutRequest) -> None:
+    def check_put(self, req: pb.PutRequest, *, in_txn: bool = False) -> None:
+        # etcd's Put looks the lease up first, its txn check looks for the key first
+        missing_key = (req.ignore_value or req.ignore_lease) and self._current(req.key) is None
+        if in_txn and missing_key:
+            raise errors.KEY_NOT_FOUND
         if req.lease and not self._lease_exists(req.lease):
             raise errors.LEASE_NOT_FOUND
-        if (req.ignore_value or req.ignore_lease) and self._current(req.key) is None:
+        if missing_key:
             raise errors.KEY_NOT_FOUND
 
     def _check_txn(self, req: pb.TxnRequest, path) -> None:
@@ -298,7 +315,7 @@ class WriteTxn:
         for op in req.success if ok else req.failure:
             kind = op.WhichOneof("request")
             if kind == "request_put":
-                self.check_put(op.request_put)
+                self.check_put(op.request_put, in_txn=True)
             elif kind == "request_txn":
                 self._check_txn(op.request_txn, path)
 
@@ -314,15 +331,22 @@ class WriteTxn:
         else:
             create_rev, version, prev_id = cur[1], cur[3] + 1, cur[6]
         new_id = self.conn.execute(
-            "INSERT INTO log(rev, key, create_rev, version, lease, value, prev_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO log(rev, key, create_rev, version, lease, value, prev_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (rev, req.key, create_rev, version, lease, value, prev_id),
         ).lastrowid
         self.conn.execute(
-            "INSERT OR REPLACE INTO current(key, id, create_rev, mod_rev, version, lease) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO current(key, id, create_rev, mod_rev, version, lease) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (req.key, new_id, create_rev, rev, version, lease),
         )
         kv = kv_pb2.KeyValue(
-            key=req.key, create_revision=create_rev, mod_revision=rev, version=version, lease=lease, value=value
+            key=req.key,
+            create_revision=create_rev,
+            mod_revision=rev,
+            version=version,
+            lease=lease,
+            value=value,
         )
         event = kv_pb2.Event(type=kv_pb2.Event.PUT, kv=kv)
         resp = pb.PutResponse()
@@ -338,7 +362,8 @@ class WriteTxn:
     def delete_range(self, req: pb.DeleteRangeRequest) -> pb.DeleteRangeResponse:
         where, args = KeyRange.of(req.key, req.range_end).sql("c.key")
         rows = self.conn.execute(
-            f"SELECT {_CURRENT_COLS}, c.id FROM current c JOIN log l ON l.id = c.id WHERE {where} ORDER BY c.key",
+            f"SELECT {_CURRENT_COLS}, c.id FROM current c JOIN log l ON l.id = c.id "
+            f"WHERE {where} ORDER BY c.key",
             args,
         ).fetchall()
         resp = pb.DeleteRangeResponse(deleted=len(rows))
@@ -352,13 +377,25 @@ class WriteTxn:
         rev = self.rev
         for row in rows:
             key = row[0]
+            prev_id: int | None = row[6]
+            prev = row
+            if row[2] == rev:
+                # put earlier in this same revision: etcd's prev_kv is the key at rev - 1, i.e. what
+                # that put replaced (nothing if the put created the key)
+                prev = self.conn.execute(
+                    f"SELECT {_LOG_COLS}, l.id FROM log c JOIN log l ON l.id = c.prev_id WHERE c.id = ?",
+                    (row[6],),
+                ).fetchone()
+                prev_id = prev[6] if prev else None
             self.conn.execute(
-                "INSERT INTO log(rev, key, create_rev, version, lease, value, prev_id) VALUES (?, ?, 0, 0, 0, ?, ?)",
-                (rev, key, b"", row[6]),
+                "INSERT INTO log(rev, key, create_rev, version, lease, value, prev_id) "
+                "VALUES (?, ?, 0, 0, 0, ?, ?)",
+                (rev, key, b"", prev_id),
             )
             self.conn.execute("DELETE FROM current WHERE key = ?", (key,))
             event = kv_pb2.Event(type=kv_pb2.Event.DELETE, kv=kv_pb2.KeyValue(key=key, mod_revision=rev))
-            event.prev_kv.CopyFrom(_kv(row))
+            if prev is not None:
+                event.prev_kv.CopyFrom(_kv(prev))
             self.events.append(event)
 
     def range(self, req: pb.RangeRequest) -> pb.RangeResponse:
@@ -405,13 +442,20 @@ def lease_keys(conn, lease_id: int) -> list[bytes]:
 
 
 def compact_chunk(conn, compact_rev: int, lo: int, hi: int) -> int:
-    """Physically drop what a compaction at compact_rev made unreachable, for revisions in (lo, hi]."""
-    cur = conn.execute(
-        "DELETE FROM log WHERE rev > ? AND rev <= ? AND (version = 0 OR EXISTS ("
-        "SELECT 1 FROM log newer WHERE newer.key = log.key AND newer.rev <= ? AND newer.id > log.id))",
-        (lo, hi, compact_rev),
-    )
-    return cur.rowcount
+    """Physically drop what a compaction at compact_rev made unreachable, for the rows written in (lo, hi].
+
+    Every row written in the chunk supersedes all older rows of its key, wherever they are (also below
+    lo, written before an earlier compaction), and a tombstone in the chunk is unreachable itself.
+    """
+    hi = min(hi, compact_rev)
+    superseded = conn.execute(
+        "DELETE FROM log WHERE id IN (SELECT o.id FROM "
+        "(SELECT key, MAX(id) AS top FROM log WHERE rev > ? AND rev <= ? GROUP BY key) n "
+        "JOIN log o ON o.key = n.key AND o.id < n.top)",
+        (lo, hi),
+    ).rowcount
+    tombstones = conn.execute("DELETE FROM log WHERE rev > ? AND rev <= ? AND version = 0", (lo, hi)).rowcount
+    return superseded + tombstones
 
 
 def history(conn, lo: int, hi: int, kr: KeyRange | None, compact_rev: int) -> list[kv_pb2.Event]:

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kine_shim import errors
-from kine_shim.etcdpb import kv_pb2, rpc_pb2 as pb
+from kine_shim.etcdpb import kv_pb2
+from kine_shim.etcdpb import rpc_pb2 as pb
 from kine_shim.keys import KeyRange
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 STREAM_BUFFER = 256
 # revisions read from the log per catch-up step
 CATCH_UP_REVISIONS = 500
+# replayed history is cut into responses of about this size (clients often refuse > 4 MiB)
+RESPONSE_BYTES = 1024 * 1024
 _NOPUT = pb.WatchCreateRequest.NOPUT
 _NODELETE = pb.WatchCreateRequest.NODELETE
 _END = object()
@@ -32,9 +35,9 @@ class Watcher:
         "closed",
         "id",
         "key_range",
+        "next_rev",
         "no_delete",
         "no_put",
-        "next_rev",
         "prev_kv",
         "progress_notify",
         "sent_since_tick",
@@ -46,7 +49,8 @@ class Watcher:
     def __init__(self, stream: WatchStream, watch_id: int, req: pb.WatchCreateRequest, next_rev: int) -> None:
         self.stream = stream
         self.id = watch_id
-        self.key_range = KeyRange.of(req.key, req.range_end)
+        # etcd watches b"\0" (the smallest key) for an empty key
+        self.key_range = KeyRange.of(req.key or b"\x00", req.range_end)
         self.prev_kv = req.prev_kv
         self.no_put = _NOPUT in req.filters
         self.no_delete = _NODELETE in req.filters
@@ -74,13 +78,32 @@ class Watcher:
         return out
 
 
+def _split_by_size(events: list[kv_pb2.Event]) -> list[list[kv_pb2.Event]]:
+    """Replayed history in responses of about RESPONSE_BYTES, never splitting a revision."""
+    batches: list[list[kv_pb2.Event]] = []
+    current: list[kv_pb2.Event] = []
+    size = 0
+    for i, ev in enumerate(events):
+        current.append(ev)
+        size += ev.ByteSize()
+        last_of_rev = i + 1 == len(events) or events[i + 1].kv.mod_revision != ev.kv.mod_revision
+        if last_of_rev and size >= RESPONSE_BYTES:
+            batches.append(current)
+            current, size = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
 class WatchHub:
     """Publishes each committed revision to every synced watcher, in revision order."""
 
     def __init__(self) -> None:
         self.synced: set[Watcher] = set()
 
-    def publish(self, rev: int, events: list[kv_pb2.Event], header: Callable[[int], pb.ResponseHeader]) -> None:
+    def publish(
+        self, rev: int, events: list[kv_pb2.Event], header: Callable[[int], pb.ResponseHeader]
+    ) -> None:
         for w in list(self.synced):
             if rev < w.next_rev:
                 continue
@@ -106,6 +129,8 @@ class WatchStream:
         self.store = store
         self.hub = store.hub
         self.watchers: dict[int, Watcher] = {}
+        # ids of watchers cancelled as compacted: etcd keeps them in use until the client cancels them
+        self.compacted: set[int] = set()
         self.queue: asyncio.Queue = asyncio.Queue(STREAM_BUFFER)
         self.next_id = 0
         self.progress_pending = False
@@ -141,24 +166,27 @@ class WatchStream:
     async def create(self, req: pb.WatchCreateRequest) -> int:
         store = self.store
         head = store.rev
-        watch_id = req.watch_id
-        if watch_id == 0:
-            # etcd's AutoWatchID is 0: take the next id not in use on this stream
-            while self.next_id in self.watchers:
-                self.next_id += 1
-            watch_id = self.next_id
-            self.next_id += 1
-        elif watch_id in self.watchers:
+        # like etcd's watchStream.Watch: a range selecting nothing, or an id in use, is refused with id -1
+        # (checked before an id is taken, so a refused watch does not use one up)
+        refused = ""
+        if req.range_end not in (b"", b"\x00") and req.key >= req.range_end:
+            refused = "mvcc: watcher range is empty"
+        elif req.watch_id != 0 and (req.watch_id in self.watchers or req.watch_id in self.compacted):
+            refused = "mvcc: duplicate watch ID provided on the WatchStream"
+        if refused:
             await self._put(
                 pb.WatchResponse(
-                    header=store.header(head),
-                    watch_id=watch_id,
-                    created=True,
-                    canceled=True,
-                    cancel_reason="mvcc: duplicate watch ID provided on the WatchStream",
+                    header=store.header(head), watch_id=-1, created=True, canceled=True, cancel_reason=refused
                 )
             )
             return -1
+        watch_id = req.watch_id
+        if watch_id == 0:
+            # etcd's AutoWatchID is 0: take the next id not in use on this stream
+            while self.next_id in self.watchers or self.next_id in self.compacted:
+                self.next_id += 1
+            watch_id = self.next_id
+            self.next_id += 1
         start = req.start_revision
         w = Watcher(self, watch_id, req, start if start > 0 else head + 1)
         self.watchers[watch_id] = w
@@ -175,10 +203,14 @@ class WatchStream:
 
     async def cancel(self, watch_id: int) -> None:
         w = self.watchers.pop(watch_id, None)
-        if w is None:
+        if w is None and watch_id not in self.compacted:
             return
-        self._drop(w)
-        await self._put(pb.WatchResponse(header=self.store.header(self.store.rev), watch_id=watch_id, canceled=True))
+        self.compacted.discard(watch_id)
+        if w is not None:
+            self._drop(w)
+        await self._put(
+            pb.WatchResponse(header=self.store.header(self.store.rev), watch_id=watch_id, canceled=True)
+        )
 
     def request_progress(self) -> None:
         if all(w.synced for w in self.watchers.values()):
@@ -237,6 +269,7 @@ class WatchStream:
                     if exc is not errors.COMPACTED:
                         raise
                     self.watchers.pop(w.id, None)
+                    self.compacted.add(w.id)
                     self._drop(w)
                     await self._put(
                         pb.WatchResponse(
@@ -247,9 +280,8 @@ class WatchStream:
                         )
                     )
                     return
-                selected = w.select(events)
-                if selected:
-                    await self._put(pb.WatchResponse(header=store.header(hi), watch_id=w.id, events=selected))
+                for batch in _split_by_size(w.select(events)):
+                    await self._put(pb.WatchResponse(header=store.header(hi), watch_id=w.id, events=batch))
                     w.sent_since_tick = True
                 w.next_rev = hi + 1
         except asyncio.CancelledError:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import grpc
 
-from kine_shim.etcdpb import rpc_pb2 as pb, rpc_pb2_grpc
+from kine_shim.etcdpb import rpc_pb2 as pb
+from kine_shim.etcdpb import rpc_pb2_grpc
 
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
@@ -83,8 +84,10 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Server:
-        log = open(self._log_path, "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen(self._argv_fn(self), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log = open(self._log_path, "ab")
+        self.proc = subprocess.Popen(
+            self._argv_fn(self), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         log.close()
         wait_ready(self.endpoint, self.proc)
         return self

@@ -9,6 +9,7 @@ import grpc
 
 from kine_shim import checks
 from kine_shim.etcdpb import rpc_pb2_grpc
+from kine_shim.server.errors import ParsingInHandlers
 from kine_shim.server.kv import KVServicer
 from kine_shim.server.lease import LeaseServicer
 from kine_shim.server.maintenance import ClusterServicer, MaintenanceServicer
@@ -41,11 +42,13 @@ async def serve(store: Store, listen_urls: list[str]) -> grpc.aio.Server:
             ("grpc.so_reuseport", 0),
         ]
     )
-    rpc_pb2_grpc.add_KVServicer_to_server(KVServicer(store), server)
-    rpc_pb2_grpc.add_WatchServicer_to_server(WatchServicer(store), server)
-    rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseServicer(store), server)
-    rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceServicer(store), server)
-    rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterServicer(store), server)
+    # like grpc-go, answer undecodable request bytes with INTERNAL rather than grpc-python's UNKNOWN
+    handlers = ParsingInHandlers(server)
+    rpc_pb2_grpc.add_KVServicer_to_server(KVServicer(store), handlers)
+    rpc_pb2_grpc.add_WatchServicer_to_server(WatchServicer(store), handlers)
+    rpc_pb2_grpc.add_LeaseServicer_to_server(LeaseServicer(store), handlers)
+    rpc_pb2_grpc.add_MaintenanceServicer_to_server(MaintenanceServicer(store), handlers)
+    rpc_pb2_grpc.add_ClusterServicer_to_server(ClusterServicer(store), handlers)
     for url in listen_urls:
         address = parse_listen_url(url)
         if server.add_insecure_port(address) == 0:

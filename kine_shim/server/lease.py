@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from google.protobuf.message import DecodeError
+
 from kine_shim.etcdpb import rpc_pb2_grpc
-from kine_shim.server.errors import etcd_errors
+from kine_shim.server.errors import abort_undecodable, etcd_errors
 from kine_shim.store import Store
 
 
@@ -20,8 +22,11 @@ class LeaseServicer(rpc_pb2_grpc.LeaseServicer):
         return await self.store.lease_revoke(request)
 
     async def LeaseKeepAlive(self, request_iterator, context):
-        async for req in request_iterator:
-            yield self.store.lease_keep_alive(req.ID)
+        try:
+            async for req in request_iterator:
+                yield self.store.lease_keep_alive(req.ID)
+        except DecodeError as exc:
+            await abort_undecodable(context, exc)
 
     @etcd_errors
     async def LeaseTimeToLive(self, request, context):

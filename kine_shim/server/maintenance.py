@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kine_shim.etcdpb import rpc_pb2 as pb, rpc_pb2_grpc
+from kine_shim.etcdpb import rpc_pb2 as pb
+from kine_shim.etcdpb import rpc_pb2_grpc
 from kine_shim.server.errors import etcd_errors
 from kine_shim.store import Store
 

@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import logging
 
+from google.protobuf.message import DecodeError
+
 from kine_shim.etcdpb import rpc_pb2_grpc
+from kine_shim.server.errors import abort_undecodable
 from kine_shim.store import Store
 
 log = logging.getLogger(__name__)
@@ -18,14 +21,21 @@ class WatchServicer(rpc_pb2_grpc.WatchServicer):
 
     async def Watch(self, request_iterator, context):
         stream = self.store.watch_stream()
+        undecodable: list[DecodeError] = []
 
         async def read_requests() -> None:
             try:
                 async for req in request_iterator:
                     await stream.handle(req)
-            finally:
-                # the client closed its side or sent something unreadable: end this stream only
+            except DecodeError as exc:
+                # something unreadable: end this stream only, with grpc-go's error
+                undecodable.append(exc)
                 stream.end()
+            except Exception:
+                stream.end()
+                raise
+            # a client that closed its side (CloseSend, as grpc-gateway does) keeps receiving, as from etcd,
+            # until it cancels the call
 
         reader = asyncio.get_running_loop().create_task(read_requests())
         try:
@@ -34,6 +44,8 @@ class WatchServicer(rpc_pb2_grpc.WatchServicer):
                 if resp is None:
                     break
                 yield resp
+            if undecodable:
+                await abort_undecodable(context, undecodable[0])
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
