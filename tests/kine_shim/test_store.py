@@ -258,3 +258,64 @@ async def test_replayed_history_is_split_between_revisions(store):
     assert resps[0].created
     assert [ev.kv.mod_revision for ev in events] == list(range(2, 14))
     stream.close()
+
+
+def _kube_txns(rng, keys: list[bytes], revs: dict[bytes, int]) -> pb.TxnRequest:
+    """A random create/update/delete/compactor-step txn, as kube-apiserver sends them."""
+    key = rng.choice(keys)
+    known = revs.get(key, 0)
+    expected = rng.choice([known, known, 0, known + 1])
+    use_version = rng.random() < 0.2
+    cmp = pb.Compare(key=key, result=pb.Compare.EQUAL)
+    if use_version:
+        cmp.target, cmp.version = pb.Compare.VERSION, rng.choice([0, 1, 2])
+    else:
+        cmp.target, cmp.mod_revision = pb.Compare.MOD, expected
+    if rng.random() < 0.3:
+        then = pb.RequestOp(request_delete_range=pb.DeleteRangeRequest(key=key, prev_kv=rng.random() < 0.5))
+    else:
+        then = pb.RequestOp(request_put=pb.PutRequest(key=key, value=b"%d" % rng.randrange(1000)))
+    failure = [] if rng.random() < 0.3 else [pb.RequestOp(request_range=pb.RangeRequest(key=key))]
+    return pb.TxnRequest(compare=[cmp], success=[then], failure=failure)
+
+
+async def test_kube_txn_fast_path_answers_like_the_general_path(tmp_path):
+    import random
+
+    rng = random.Random(7)
+    keys = [b"/registry/pods/default/p%d" % i for i in range(4)]
+    async with (
+        Store(_config(tmp_path / "fast")) as fast,
+        Store(_config(tmp_path / "general", txn_fast_path=False)) as general,
+    ):
+        revs: dict[bytes, int] = {}
+        for _ in range(300):
+            req = _kube_txns(rng, keys, revs)
+            a = await fast.txn(req)
+            b = await general.txn(req)
+            for resp in (a, b):
+                resp.header.ClearField("cluster_id")
+                resp.header.ClearField("member_id")
+                resp.header.ClearField("raft_term")
+            assert a == b, req
+            state = await fast.range(pb.RangeRequest(key=req.compare[0].key))
+            revs[req.compare[0].key] = state.kvs[0].mod_revision if state.kvs else 0
+        assert fast.stats["fast_txns"] == 300
+        assert general.stats["fast_txns"] == 0
+
+
+async def test_automatic_compaction_keeps_the_newest_revisions(tmp_path):
+    config = _config(tmp_path, compact_interval=0.2, compact_keep=5, checkpoint_interval=0)
+    async with Store(config) as s:
+        for i in range(30):
+            await put(s, "auto", str(i))
+        for _ in range(200):  # the compactor runs every 0.2 s; give it 10 s at most
+            if s.compact_rev == 31 - 5:
+                break
+            await asyncio.sleep(0.05)
+        assert s.compact_rev == 26
+        with pytest.raises(errors.EtcdError) as exc:
+            await s.range(pb.RangeRequest(key=b"auto", revision=25))
+        assert exc.value is errors.COMPACTED
+        kept = await s.range(pb.RangeRequest(key=b"auto", revision=26))
+        assert kept.kvs[0].value == b"24"
