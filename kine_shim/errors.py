@@ -39,3 +39,22 @@ LEASE_TTL_TOO_LARGE = _err(_OUT_OF_RANGE, "etcdserver: too large lease TTL")
 NO_SPACE = _err(grpc.StatusCode.RESOURCE_EXHAUSTED, "etcdserver: mvcc: database space exceeded")
 STOPPED = _err(grpc.StatusCode.UNAVAILABLE, "etcdserver: server stopped")
 NOT_CAPABLE = _err(grpc.StatusCode.UNIMPLEMENTED, "etcdserver: not capable")
+
+
+_KNOWN = {
+    e.message: e
+    for e in (
+        EMPTY_KEY, KEY_NOT_FOUND, VALUE_PROVIDED, LEASE_PROVIDED, TOO_MANY_OPS, DUPLICATE_KEY,
+        REQUEST_TOO_LARGE, COMPACTED, FUTURE_REV, LEASE_NOT_FOUND, LEASE_EXISTS, LEASE_TTL_TOO_LARGE,
+        NO_SPACE, STOPPED, NOT_CAPABLE,
+    )
+}  # fmt: skip
+
+
+def from_status(code: grpc.StatusCode, message: str) -> EtcdError:
+    """The error a remote etcd answered, as the same object the embedded store raises when it is one
+    of etcd's well-known errors (so callers can test `exc is errors.COMPACTED` either way)."""
+    known = _KNOWN.get(message)
+    if known is not None and known.code == code:
+        return known
+    return EtcdError(code, message)
