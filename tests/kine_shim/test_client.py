@@ -8,34 +8,10 @@ import asyncio
 import pytest
 
 from kine_shim import errors
-from kine_shim.client import EmbeddedDatastore, RemoteDatastore, WatchCreateRefused
+from kine_shim.client import WatchCreateRefused
 from kine_shim.etcdpb import kv_pb2
 from kine_shim.etcdpb import rpc_pb2 as pb
 from kine_shim.keys import prefix_end
-from kine_shim.store import Store, StoreConfig
-from tests.support import Server, etcd_argv, shim_argv
-
-KINDS = [
-    "embedded",
-    pytest.param("shim-grpc", marks=pytest.mark.e2e),
-    pytest.param("etcd", marks=[pytest.mark.e2e, pytest.mark.oracle]),
-]
-
-
-@pytest.fixture(params=KINDS)
-async def ds(request, tmp_path):
-    if request.param == "embedded":
-        store = Store(StoreConfig(db_path=tmp_path / "db" / "state.db", synchronous="NORMAL"))
-        await store.start()
-        yield EmbeddedDatastore(store)
-        await store.close()
-        return
-    argv = shim_argv() if request.param == "shim-grpc" else etcd_argv()
-    server = await asyncio.to_thread(Server(tmp_path / "data", argv, tmp_path / "server.log").start)
-    client = RemoteDatastore(server.url)
-    yield client
-    await client.close()
-    await asyncio.to_thread(server.stop)
 
 
 async def test_kube_create_update_delete(ds):

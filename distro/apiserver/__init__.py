@@ -1,0 +1,1 @@
+"""The embedded Kubernetes API server (being built: storage and Status errors so far)."""
