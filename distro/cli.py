@@ -10,13 +10,15 @@ import signal
 import sys
 from pathlib import Path
 
+from distro import config
 from distro.logs import setup_logging
 
 DEFAULT_SERVER_DATA_DIR = "/var/lib/edgek8s/server"
 
 
-def _datastore_parser(sub) -> None:
+def _datastore_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("datastore", help="serve the etcd v3 API over SQLite (kine_shim)")
+    config.add_config_flag(p)
     p.add_argument(
         "--data-dir", default=DEFAULT_SERVER_DATA_DIR, help="the database lives in DIR/db/state.db"
     )
@@ -47,6 +49,7 @@ def _datastore_parser(sub) -> None:
     p.add_argument("--emulated-etcd-version", default="3.5.16", help="version reported by Maintenance.Status")
     p.add_argument("--name", default="default", help="member name reported by MemberList")
     p.set_defaults(func=_run_datastore)
+    return p
 
 
 def _snapshot_parser(sub) -> None:
@@ -77,7 +80,7 @@ def _run_datastore(args) -> int:
     from kine_shim.store import Store, StoreConfig
 
     urls = [u.strip() for u in args.listen_client_urls.split(",") if u.strip()]
-    config = StoreConfig(
+    store_config = StoreConfig(
         db_path=Path(args.data_dir) / "db" / "state.db",
         synchronous=args.sqlite_synchronous,
         progress_notify_interval=args.progress_notify_interval,
@@ -89,11 +92,11 @@ def _run_datastore(args) -> int:
     )
 
     async def run() -> None:
-        store = Store(config)
+        store = Store(store_config)
         await store.start()
         server = await serve(store, urls)
         print(
-            f"edgek8s datastore: serving the etcd v3 API on {', '.join(urls)} from {config.db_path}",
+            f"edgek8s datastore: serving the etcd v3 API on {', '.join(urls)} from {store_config.db_path}",
             flush=True,
         )
         stop = asyncio.Event()
@@ -109,15 +112,25 @@ def _run_datastore(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line, and the subcommands that read a config file."""
     parser = argparse.ArgumentParser(
         prog="edgek8s", description="A lightweight Kubernetes distribution for the edge"
     )
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
     sub = parser.add_subparsers(dest="command", required=True)
-    _datastore_parser(sub)
+    commands = {"datastore": _datastore_parser(sub)}
     _snapshot_parser(sub)
-    args = parser.parse_args(argv)
+    return parser, commands
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, commands = build_parser()
+    try:
+        args = config.parse(parser, commands, argv)
+    except config.ConfigError as exc:
+        print(f"edgek8s: {exc}", file=sys.stderr)
+        return 2
     setup_logging(args.log_level)
     try:
         return args.func(args)
