@@ -86,6 +86,7 @@ class Store:
         self._wconn: sqlite3.Connection | None = None
         # read connection used directly on the event loop for single-key reads
         self._inline_conn: sqlite3.Connection | None = None
+        self._reader_conns: list[sqlite3.Connection] = []
         # writer-thread view of the head and compacted revisions (ahead of self.rev while committing)
         self._wrev = 1
         self._wcompact = 0
@@ -100,6 +101,9 @@ class Store:
 
     async def start(self) -> None:
         self.config.db_path.parent.mkdir(parents=True, exist_ok=True)
+        # a snapshot in progress when the process died leaves its temporary copy behind
+        for stale in self.config.db_path.parent.glob("snapshot-*.db"):
+            stale.unlink(missing_ok=True)
         meta, leases = await self._in_writer(self._open_writer)
         self.rev = self._wrev = meta["rev"]
         self.compact_rev = self._wcompact = meta["compact_rev"]
@@ -150,6 +154,9 @@ class Store:
         await self._in_writer(self._close_writer)
         self._writer_exec.shutdown(wait=True)
         self._reader_exec.shutdown(wait=True)
+        for conn in self._reader_conns:
+            conn.close()
+        self._reader_conns.clear()
 
     def _close_writer(self) -> None:
         if self._wconn is not None:
@@ -210,6 +217,7 @@ class Store:
         if conn is None:
             conn = mvcc.connect(str(self.config.db_path), synchronous=self.config.synchronous, readonly=True)
             self._local.conn = conn
+            self._reader_conns.append(conn)
         return self._snapshot_call(conn, fn, args)
 
     @staticmethod
