@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Full-sync load time of our nftables ruleset vs a kube-proxy-nftables-style one, same nft, same kernel.
+
+For N services x 2 endpoints (IPv4 ClusterIP, TCP) three rulesets are generated and each is loaded with one
+`nft -f` into a fresh network namespace (the host ruleset is never touched):
+
+  ours        netproxy's renderer as shipped: one chain per service port, N `numgen random mod k == 0 ...
+              dnat` rules, dispatch through named verdict maps
+  ours-map    the same renderer forced to always use `dnat to numgen random mod N map { ... }` (one
+              anonymous map per service), to show why the shipped default only uses it for big services
+  kube-proxy  upstream's nftables layout: per-service chain with `numgen random mod N vmap { ... }` jumping
+              to per-endpoint chains (one anonymous verdict map per service, 2 extra chains per service)
+
+Also measured for ours: render + diff time in Python, and one incremental transaction (one endpoint of one
+service changes) applied on top of the full table. Needs root, nft and ip.
+
+    python bench/netproxy_sync.py                 # 1k, 5k, 10k services
+    python bench/netproxy_sync.py --sizes 1000    # quick
+
+Results: a table on stdout, JSON in bench/results/netproxy_sync.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from netproxy.diff import diff, full_sync  # noqa: E402
+from netproxy.model import Endpoint, ProxyConfig, ServicePort  # noqa: E402
+from netproxy.render import render  # noqa: E402
+from netproxy.transaction import ELEMENT_CHUNK  # noqa: E402
+
+T = TypeVar("T")
+DEFAULT_OUT = REPO / "bench" / "results" / "netproxy_sync.json"
+CLUSTER_CIDR = "10.42.0.0/16"
+
+
+def model(count: int) -> tuple[list[ServicePort], dict]:
+    services, endpoints = [], {}
+    for i in range(count):
+        host = f"{i // 250}.{i % 250 + 1}"
+        sp = ServicePort(f"ns{i % 20}", f"svc{i}", "http", "TCP", (f"10.96.{host}",), 80)
+        services.append(sp)
+        endpoints[sp.key] = [Endpoint(f"10.42.{host}", 8080), Endpoint(f"10.43.{host}", 8080)]
+    return services, endpoints
+
+
+def kube_proxy_style(services: list[ServicePort], endpoints: dict) -> str:
+    """Upstream kube-proxy's nftables shape (pkg/proxy/nftables), reduced to ClusterIP services."""
+    t = "ip kube-proxy"
+    lines = [f"add table {t}", f"delete table {t}", f"add table {t}"]
+    lines += [
+        f"add set {t} cluster-ips {{ type ipv4_addr; }}",
+        f"add map {t} service-ips {{ type ipv4_addr . inet_proto . inet_service : verdict; }}",
+        f"add map {t} no-endpoint-services {{ type ipv4_addr . inet_proto . inet_service : verdict; }}",
+        f"add chain {t} nat-prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}",
+        f"add chain {t} nat-output {{ type nat hook output priority -100; policy accept; }}",
+        f"add chain {t} nat-postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}",
+        f"add chain {t} filter-forward {{ type filter hook forward priority -110; policy accept; }}",
+        f"add chain {t} services",
+        f"add chain {t} masquerading",
+        f"add chain {t} mark-for-masquerade",
+        f"add chain {t} service-endpoints-check",
+        f"add rule {t} nat-prerouting jump services",
+        f"add rule {t} nat-output jump services",
+        f"add rule {t} nat-postrouting jump masquerading",
+        f"add rule {t} filter-forward ct state new jump service-endpoints-check",
+        f"add rule {t} services ip daddr . meta l4proto . th dport vmap @service-ips",
+        f"add rule {t} mark-for-masquerade mark set mark or 0x4000",
+        f"add rule {t} masquerading mark and 0x4000 == 0 return",
+        f"add rule {t} masquerading mark set mark xor 0x4000",
+        f"add rule {t} masquerading masquerade fully-random",
+        f"add rule {t} service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services",
+    ]
+    chains, rules, cluster_ips, service_ips = [], [], [], []
+    for sp in services:
+        ident = f"{sp.namespace}/{sp.name}/tcp/{sp.port_name}"
+        digest = hashlib.sha256(ident.encode()).hexdigest()[:8].upper()
+        svc_chain = f"service-{digest}-{ident}"
+        chains.append(svc_chain)
+        ip = sp.cluster_ips[0]
+        masq = f"ip saddr != {CLUSTER_CIDR} jump mark-for-masquerade"
+        rules.append(f"{svc_chain} ip daddr {ip} tcp dport {sp.port} {masq}")
+        verdicts = []
+        for index, ep in enumerate(endpoints[sp.key]):
+            ep_digest = hashlib.sha256(f"{ident}{ep.ip}".encode()).hexdigest()[:8].upper()
+            ep_chain = f"endpoint-{ep_digest}-{ident}__{ep.ip}/{ep.port}"
+            chains.append(ep_chain)
+            rules.append(f"{ep_chain} ip saddr {ep.ip} jump mark-for-masquerade")
+            rules.append(f"{ep_chain} meta l4proto tcp dnat to {ep.ip}:{ep.port}")
+            verdicts.append(f"{index} : goto {ep_chain}")
+        rules.append(f"{svc_chain} numgen random mod {len(verdicts)} vmap {{ {', '.join(verdicts)} }}")
+        cluster_ips.append(ip)
+        service_ips.append(f"{ip} . tcp . {sp.port} : goto {svc_chain}")
+    lines += [f"add chain {t} {c}" for c in chains]
+    lines += [f"add rule {t} {r}" for r in rules]
+    for name, items in (("cluster-ips", cluster_ips), ("service-ips", service_ips)):
+        for i in range(0, len(items), ELEMENT_CHUNK):
+            lines.append(f"add element {t} {name} {{ {', '.join(items[i : i + ELEMENT_CHUNK])} }}")
+    return "\n".join(lines) + "\n"
+
+
+def nft_load(netns: str, text: str, timeout: float) -> float:
+    start = time.monotonic()
+    result = subprocess.run(
+        ["ip", "netns", "exec", netns, "nft", "-f", "-"],
+        input=text,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+    )
+    elapsed = time.monotonic() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"nft failed: {result.stderr[:2000]}")
+    return elapsed
+
+
+def with_netns(tag: str, body: Callable[[str], T]) -> T:
+    """Run body(namespace) in a fresh network namespace, removed afterwards whatever happens."""
+    name = f"ek8s-bench-{os.getpid()}-{tag}"
+    subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
+    try:
+        return body(name)
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], check=False, timeout=10)
+
+
+def measure(count: int, timeout: float) -> dict:
+    services, endpoints = model(count)
+    config = ProxyConfig(families=("ip",), cluster_cidrs=(CLUSTER_CIDR,), nodeport_addresses=())
+    start = time.monotonic()
+    state = render(config, services, endpoints)
+    render_s = time.monotonic() - start
+    ours = full_sync(state).render()
+    forced = full_sync(render(dataclasses.replace(config, lb_map_threshold=2), services, endpoints)).render()
+    kube = kube_proxy_style(services, endpoints)
+
+    changed = dict(endpoints)
+    target = services[count // 2]
+    changed[target.key] = [endpoints[target.key][0], Endpoint("10.44.0.1", 8080)]
+    start = time.monotonic()
+    new_state = render(config, services, changed)
+    tx = diff(state, new_state)
+    incr_render_s = time.monotonic() - start
+
+    def ours_run(ns: str) -> tuple[float, float]:
+        full = nft_load(ns, ours, timeout)
+        return full, nft_load(ns, tx.render(), timeout)
+
+    full_s, incr_s = with_netns(f"ours-{count}", ours_run)
+    map_s = with_netns(f"map-{count}", lambda ns: nft_load(ns, forced, timeout))
+    kube_s = with_netns(f"kube-{count}", lambda ns: nft_load(ns, kube, timeout))
+    return {
+        "services": count,
+        "endpoints_per_service": 2,
+        "ours_full_sync_s": round(full_s, 3),
+        "ours_map_full_sync_s": round(map_s, 3),
+        "kube_proxy_style_full_sync_s": round(kube_s, 3),
+        "ours_render_s": round(render_s, 3),
+        "ours_incremental_render_diff_s": round(incr_render_s, 3),
+        "ours_incremental_apply_s": round(incr_s, 3),
+        "ours_incremental_lines": len(tx),
+        "ours_bytes": len(ours),
+        "kube_proxy_style_bytes": len(kube),
+        "ratio_kube_over_ours": round(kube_s / full_s, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
+    parser.add_argument("--timeout", type=float, default=300.0, help="per nft invocation")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("needs root (network namespaces, nft)")
+    nft_version = subprocess.run(["nft", "--version"], capture_output=True, text=True).stdout.strip()
+    rows = []
+    for count in args.sizes:
+        print(f"measuring {count} services...", file=sys.stderr, flush=True)
+        rows.append(measure(count, args.timeout))
+    header = (
+        f"{'services':>8} {'ours':>8} {'ours-map':>9} {'kube-proxy':>11} {'kube/ours':>10} {'incr apply':>11}"
+    )
+    print(f"{nft_version}, kernel {platform.release()}")
+    print(header)
+    for r in rows:
+        print(
+            f"{r['services']:>8} {r['ours_full_sync_s']:>7.2f}s {r['ours_map_full_sync_s']:>8.2f}s "
+            f"{r['kube_proxy_style_full_sync_s']:>10.2f}s {r['ratio_kube_over_ours']:>9.1f}x "
+            f"{r['ours_incremental_apply_s']:>10.3f}s"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "nft": nft_version,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "rows": rows,
+    }
+    args.out.write_text(json.dumps(document, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
