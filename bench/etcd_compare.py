@@ -45,6 +45,7 @@ import grpc  # noqa: E402
 
 from kine_shim.etcdpb import rpc_pb2 as pb  # noqa: E402
 from kine_shim.etcdpb import rpc_pb2_grpc  # noqa: E402
+from kine_shim.keys import prefix_end  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 DEFAULT_OUT = REPO / "bench" / "results" / "etcd_compare.json"
@@ -123,15 +124,6 @@ def _key(prefix: bytes, n: int) -> bytes:
     return prefix + b"%08d" % n
 
 
-def _prefix_end(prefix: bytes) -> bytes:
-    end = bytearray(prefix)
-    for i in range(len(end) - 1, -1, -1):
-        if end[i] < 0xFF:
-            end[i] += 1
-            return bytes(end[: i + 1])
-    return b"\x00"
-
-
 class _Ready:
     """Lets a worker connect and warm up, report ready, and wait for the common start signal."""
 
@@ -157,7 +149,7 @@ async def _closed_loop(job: Job, ready: _Ready) -> dict[str, Any]:
         # spends its CPU on gRPC alone (warm-up responses are parsed and checked below)
         raw_put = channel.unary_unary("/etcdserverpb.KV/Put")
         raw_range = channel.unary_unary("/etcdserverpb.KV/Range")
-        range_req = pb.RangeRequest(key=job.prefix, range_end=_prefix_end(job.prefix), limit=job.limit)
+        range_req = pb.RangeRequest(key=job.prefix, range_end=prefix_end(job.prefix), limit=job.limit)
         range_bytes = range_req.SerializeToString()
 
         if job.kind == "put":
@@ -243,7 +235,7 @@ async def _watch_latency(job: Job, ready: _Ready) -> dict[str, Any]:
         call = rpc_pb2_grpc.WatchStub(channel).Watch()
         await call.write(
             pb.WatchRequest(
-                create_request=pb.WatchCreateRequest(key=job.prefix, range_end=_prefix_end(job.prefix))
+                create_request=pb.WatchCreateRequest(key=job.prefix, range_end=prefix_end(job.prefix))
             )
         )
         created = await asyncio.wait_for(call.read(), 10)

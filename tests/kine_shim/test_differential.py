@@ -37,6 +37,7 @@ from google.protobuf.message import Message
 
 from kine_shim.etcdpb import kv_pb2
 from kine_shim.etcdpb import rpc_pb2 as pb
+from kine_shim.keys import prefix_end
 from tests.support import Server, Stubs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.oracle]
@@ -101,15 +102,6 @@ def one_line(msg: Message) -> str:
 def describe(msg: Message, limit: int = 800) -> str:
     text = one_line(msg)
     return text if len(text) <= limit else f"{text[:limit]}... ({msg.ByteSize()} bytes)"
-
-
-def prefix_end(prefix: bytes) -> bytes:
-    end = bytearray(prefix)
-    for i in range(len(end) - 1, -1, -1):
-        if end[i] < 0xFF:
-            end[i] += 1
-            return bytes(end[: i + 1])
-    return b"\x00"
 
 
 def normalize(method: str, resp: Message) -> Message:
