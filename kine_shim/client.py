@@ -46,6 +46,8 @@ class Datastore(Protocol):
     async def lease_grant(self, req: pb.LeaseGrantRequest) -> pb.LeaseGrantResponse: ...
     async def lease_revoke(self, req: pb.LeaseRevokeRequest) -> pb.LeaseRevokeResponse: ...
     async def lease_keep_alive(self, lease_id: int) -> pb.LeaseKeepAliveResponse: ...
+    async def lease_time_to_live(self, req: pb.LeaseTimeToLiveRequest) -> pb.LeaseTimeToLiveResponse: ...
+    async def lease_leases(self) -> pb.LeaseLeasesResponse: ...
     async def status(self) -> pb.StatusResponse: ...
     async def watch(self, req: pb.WatchCreateRequest) -> Watch: ...
     async def close(self) -> None: ...
@@ -109,6 +111,12 @@ class EmbeddedDatastore:
 
     async def lease_keep_alive(self, lease_id: int) -> pb.LeaseKeepAliveResponse:
         return self.store.lease_keep_alive(lease_id)
+
+    async def lease_time_to_live(self, req: pb.LeaseTimeToLiveRequest) -> pb.LeaseTimeToLiveResponse:
+        return await self.store.lease_time_to_live(req)
+
+    async def lease_leases(self) -> pb.LeaseLeasesResponse:
+        return self.store.lease_leases()
 
     async def status(self) -> pb.StatusResponse:
         return await self.store.status()
@@ -221,6 +229,12 @@ class RemoteDatastore:
                 self._keep_alive = None
                 raise errors.EtcdError(grpc.StatusCode.UNAVAILABLE, "lease keep-alive stream ended")
             return resp
+
+    async def lease_time_to_live(self, req: pb.LeaseTimeToLiveRequest) -> pb.LeaseTimeToLiveResponse:
+        return await self._unary(self._lease.LeaseTimeToLive, req)
+
+    async def lease_leases(self) -> pb.LeaseLeasesResponse:
+        return await self._unary(self._lease.LeaseLeases, pb.LeaseLeasesRequest())
 
     async def status(self) -> pb.StatusResponse:
         return await self._unary(self._maintenance.Status, pb.StatusRequest())

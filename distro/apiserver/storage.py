@@ -96,6 +96,10 @@ def decode_continue(token: str, prefix: bytes) -> tuple[bytes, int]:
     return prefix + start.encode("utf-8", "surrogateescape"), rv
 
 
+def _mod_is(key: bytes, rev: int) -> pb.Compare:
+    return pb.Compare(key=key, target=pb.Compare.MOD, result=pb.Compare.EQUAL, mod_revision=rev)
+
+
 def _too_large(rv: int, current: int) -> status.StatusError:
     err = status.StatusError(
         504,
@@ -142,17 +146,16 @@ class ObjectStore:
 
     async def create(self, obj: Obj, *, lease: int = 0) -> Obj:
         key, name = self._key_of(obj)
+        value = encode(obj)
         resp = await self.ds.txn(
             pb.TxnRequest(
-                compare=[pb.Compare(key=key, target=pb.Compare.MOD, result=pb.Compare.EQUAL, mod_revision=0)],
-                success=[pb.RequestOp(request_put=pb.PutRequest(key=key, value=encode(obj), lease=lease))],
+                compare=[_mod_is(key, 0)],
+                success=[pb.RequestOp(request_put=pb.PutRequest(key=key, value=value, lease=lease))],
             )
         )
         if not resp.succeeded:
             raise status.already_exists(self.resource, self.group, name)
-        out = json.loads(encode(obj))
-        out["metadata"]["resourceVersion"] = str(resp.header.revision)
-        return out
+        return decode(value, resp.header.revision)
 
     async def update(self, obj: Obj) -> Obj:
         """Writes obj if it is still at its metadata.resourceVersion; 409 Conflict otherwise."""
@@ -163,25 +166,29 @@ class ObjectStore:
                 422, "Invalid", f'{status.qualified(self.resource, self.group)} "{name}" is invalid: '
                 "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update",
             )  # fmt: skip
-        resp = await self._swap(key, rv, obj)
+        value = encode(obj)
+        resp = await self._swap(key, rv, pb.RequestOp(request_put=pb.PutRequest(key=key, value=value)))
         if resp.succeeded:
-            out = json.loads(encode(obj))
-            out["metadata"]["resourceVersion"] = str(resp.header.revision)
-            return out
-        if not resp.responses[0].response_range.kvs:
-            raise status.not_found(self.resource, self.group, name)
+            return decode(value, resp.header.revision)
+        self._latest(resp, name)
         raise status.conflict(self.resource, self.group, name, status.MODIFIED)
 
-    async def _swap(self, key: bytes, rv: int, obj: Obj) -> pb.TxnResponse:
+    async def _swap(self, key: bytes, rv: int, then: pb.RequestOp) -> pb.TxnResponse:
+        """kube-apiserver's conditional write: `then` if key is still at rv, else read the key."""
         return await self.ds.txn(
             pb.TxnRequest(
-                compare=[
-                    pb.Compare(key=key, target=pb.Compare.MOD, result=pb.Compare.EQUAL, mod_revision=rv)
-                ],
-                success=[pb.RequestOp(request_put=pb.PutRequest(key=key, value=encode(obj)))],
+                compare=[_mod_is(key, rv)],
+                success=[then],
                 failure=[pb.RequestOp(request_range=pb.RangeRequest(key=key))],
             )
         )
+
+    def _latest(self, failed: pb.TxnResponse, name: str) -> kv_pb2.KeyValue:
+        """The key as a failed _swap read it; 404 if it is gone."""
+        kvs = failed.responses[0].response_range.kvs
+        if not kvs:
+            raise status.not_found(self.resource, self.group, name)
+        return kvs[0]
 
     async def guaranteed_update(
         self, namespace: str | None, name: str, mutate: Callable[[Obj], Obj | None]
@@ -195,15 +202,12 @@ class ObjectStore:
             new = mutate(obj)
             if new is None:
                 return obj
-            resp = await self._swap(key, current.mod_revision, new)
+            value = encode(new)
+            put = pb.RequestOp(request_put=pb.PutRequest(key=key, value=value))
+            resp = await self._swap(key, current.mod_revision, put)
             if resp.succeeded:
-                out = json.loads(encode(new))
-                out["metadata"]["resourceVersion"] = str(resp.header.revision)
-                return out
-            kvs = resp.responses[0].response_range.kvs
-            if not kvs:
-                raise status.not_found(self.resource, self.group, name)
-            current = kvs[0]
+                return decode(value, resp.header.revision)
+            current = self._latest(resp, name)
         raise status.conflict(self.resource, self.group, name, "too many concurrent updates, retry later")
 
     async def delete(
@@ -211,6 +215,7 @@ class ObjectStore:
     ) -> Obj:
         """Deletes the object (checking the uid/resourceVersion preconditions) and returns it as it was."""
         key = self.key(namespace, name)
+        delete = pb.RequestOp(request_delete_range=pb.DeleteRangeRequest(key=key))
         current = await self._get_kv(key, name)
         for _ in range(MAX_UPDATE_RETRIES):
             obj = decode(current.value, current.mod_revision)
@@ -223,27 +228,11 @@ class ObjectStore:
                     f"Precondition failed: ResourceVersion in precondition: {resource_version}, "
                     f"ResourceVersion in object meta: {current.mod_revision}",
                 )  # fmt: skip
-            resp = await self.ds.txn(
-                pb.TxnRequest(
-                    compare=[
-                        pb.Compare(
-                            key=key,
-                            target=pb.Compare.MOD,
-                            result=pb.Compare.EQUAL,
-                            mod_revision=current.mod_revision,
-                        )
-                    ],
-                    success=[pb.RequestOp(request_delete_range=pb.DeleteRangeRequest(key=key))],
-                    failure=[pb.RequestOp(request_range=pb.RangeRequest(key=key))],
-                )
-            )
+            resp = await self._swap(key, current.mod_revision, delete)
             if resp.succeeded:
                 meta["resourceVersion"] = str(resp.header.revision)
                 return obj
-            kvs = resp.responses[0].response_range.kvs
-            if not kvs:
-                raise status.not_found(self.resource, self.group, name)
-            current = kvs[0]
+            current = self._latest(resp, name)
         raise status.conflict(self.resource, self.group, name, "too many concurrent updates, retry later")
 
     # -- reads --

@@ -9,7 +9,6 @@ import hashlib
 import ipaddress
 import os
 import re
-import shutil
 import socket
 import ssl
 import stat
@@ -502,7 +501,6 @@ def test_write_kubeconfig_ipv6_server(tmp_path: Path, pki: ClusterPKI) -> None:
 # --- real tools ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 def test_openssl_verifies_the_chain(pki: ClusterPKI) -> None:
     p = pki.paths
 

@@ -16,12 +16,12 @@ from typing import Any
 import grpc
 import pytest
 
+from kine_shim.client import Datastore, EmbeddedDatastore, RemoteDatastore
 from kine_shim.errors import EtcdError
 from kine_shim.etcdpb import kv_pb2, rpc_pb2_grpc
 from kine_shim.etcdpb import rpc_pb2 as pb
 from kine_shim.keys import prefix_end
 from kine_shim.store import Store, StoreConfig
-from kine_shim.watch import WatchStream
 from tests.support import Server, etcd_argv, shim_argv
 
 RPC_TIMEOUT = 10.0
@@ -99,72 +99,42 @@ class Watch:
 
 
 class Backend:
-    """The calls the scenarios make, each with etcd's request and response messages."""
+    """The Datastore under test (kine_shim.client, as the API server uses it) plus raw watch streams:
+    the watch scenarios send their own requests and look at `created` and progress responses."""
 
-    name: str
+    def __init__(
+        self, name: str, ds: Datastore, open_watch: Callable[[], Watch], close: Callable[[], Awaitable[None]]
+    ) -> None:
+        self.name = name
+        self.ds = ds
+        self._open_watch = open_watch
+        self._close = close
 
-    async def range(self, req: pb.RangeRequest) -> pb.RangeResponse:
-        raise NotImplementedError
-
-    async def txn(self, req: pb.TxnRequest) -> pb.TxnResponse:
-        raise NotImplementedError
-
-    async def compact(self, req: pb.CompactionRequest) -> pb.CompactionResponse:
-        raise NotImplementedError
-
-    async def lease_grant(self, req: pb.LeaseGrantRequest) -> pb.LeaseGrantResponse:
-        raise NotImplementedError
-
-    async def lease_revoke(self, req: pb.LeaseRevokeRequest) -> pb.LeaseRevokeResponse:
-        raise NotImplementedError
-
-    async def lease_time_to_live(self, req: pb.LeaseTimeToLiveRequest) -> pb.LeaseTimeToLiveResponse:
-        raise NotImplementedError
-
-    async def lease_leases(self) -> pb.LeaseLeasesResponse:
-        raise NotImplementedError
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.ds, attr)
 
     async def watch(self) -> Watch:
-        raise NotImplementedError
+        return self._open_watch()
 
     async def close(self) -> None:
-        raise NotImplementedError
+        await self.ds.close()
+        await self._close()
 
 
-class GrpcBackend(Backend):
-    def __init__(self, name: str, endpoint: str) -> None:
-        self.name = name
-        self.channel = grpc.aio.insecure_channel(
-            endpoint,
-            options=[("grpc.max_receive_message_length", 64 * 1024 * 1024), ("grpc.enable_retries", 0)],
-        )
-        self.kv = rpc_pb2_grpc.KVStub(self.channel)
-        self.lease = rpc_pb2_grpc.LeaseStub(self.channel)
-        self.watch_stub = rpc_pb2_grpc.WatchStub(self.channel)
+def embedded_backend(store: Store) -> Backend:
+    def open_watch() -> Watch:
+        stream = store.watch_stream()
+        return Watch(stream.handle, stream.next_response, stream.close)
 
-    async def range(self, req: pb.RangeRequest) -> pb.RangeResponse:
-        return await self.kv.Range(req, timeout=RPC_TIMEOUT)
+    return Backend("embedded", EmbeddedDatastore(store), open_watch, store.close)
 
-    async def txn(self, req: pb.TxnRequest) -> pb.TxnResponse:
-        return await self.kv.Txn(req, timeout=RPC_TIMEOUT)
 
-    async def compact(self, req: pb.CompactionRequest) -> pb.CompactionResponse:
-        return await self.kv.Compact(req, timeout=RPC_TIMEOUT)
+def grpc_backend(name: str, endpoint: str) -> Backend:
+    channel = grpc.aio.insecure_channel(endpoint)
+    stub = rpc_pb2_grpc.WatchStub(channel)
 
-    async def lease_grant(self, req: pb.LeaseGrantRequest) -> pb.LeaseGrantResponse:
-        return await self.lease.LeaseGrant(req, timeout=RPC_TIMEOUT)
-
-    async def lease_revoke(self, req: pb.LeaseRevokeRequest) -> pb.LeaseRevokeResponse:
-        return await self.lease.LeaseRevoke(req, timeout=RPC_TIMEOUT)
-
-    async def lease_time_to_live(self, req: pb.LeaseTimeToLiveRequest) -> pb.LeaseTimeToLiveResponse:
-        return await self.lease.LeaseTimeToLive(req, timeout=RPC_TIMEOUT)
-
-    async def lease_leases(self) -> pb.LeaseLeasesResponse:
-        return await self.lease.LeaseLeases(pb.LeaseLeasesRequest(), timeout=RPC_TIMEOUT)
-
-    async def watch(self) -> Watch:
-        call = self.watch_stub.Watch(timeout=60.0)
+    def open_watch() -> Watch:
+        call = stub.Watch(timeout=60.0)
 
         async def recv() -> pb.WatchResponse | None:
             resp = await call.read()
@@ -172,43 +142,7 @@ class GrpcBackend(Backend):
 
         return Watch(call.write, recv, call.cancel)
 
-    async def close(self) -> None:
-        await self.channel.close()
-
-
-class EmbeddedBackend(Backend):
-    name = "embedded"
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    async def range(self, req: pb.RangeRequest) -> pb.RangeResponse:
-        return await self.store.range(req)
-
-    async def txn(self, req: pb.TxnRequest) -> pb.TxnResponse:
-        return await self.store.txn(req)
-
-    async def compact(self, req: pb.CompactionRequest) -> pb.CompactionResponse:
-        return await self.store.compact(req)
-
-    async def lease_grant(self, req: pb.LeaseGrantRequest) -> pb.LeaseGrantResponse:
-        return await self.store.lease_grant(req)
-
-    async def lease_revoke(self, req: pb.LeaseRevokeRequest) -> pb.LeaseRevokeResponse:
-        return await self.store.lease_revoke(req)
-
-    async def lease_time_to_live(self, req: pb.LeaseTimeToLiveRequest) -> pb.LeaseTimeToLiveResponse:
-        return await self.store.lease_time_to_live(req)
-
-    async def lease_leases(self) -> pb.LeaseLeasesResponse:
-        return self.store.lease_leases()
-
-    async def watch(self) -> Watch:
-        stream: WatchStream = self.store.watch_stream()
-        return Watch(stream.handle, stream.next_response, stream.close)
-
-    async def close(self) -> None:
-        await self.store.close()
+    return Backend(name, RemoteDatastore(endpoint, timeout=RPC_TIMEOUT), open_watch, channel.close)
 
 
 SHIM = pytest.param("shim", marks=pytest.mark.e2e)
@@ -226,7 +160,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             StoreConfig(db_path=tmp_path / "db" / "state.db", progress_notify_interval=PROGRESS_INTERVAL)
         )
         await store.start()
-        b: Backend = EmbeddedBackend(store)
+        b = embedded_backend(store)
         try:
             yield b
         finally:
@@ -239,7 +173,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             "--experimental-watch-progress-notify-interval", f"{int(PROGRESS_INTERVAL * 1000)}ms"
         )
     server = Server(tmp_path / kind, argv, tmp_path / f"{kind}.log").start()
-    b = GrpcBackend(kind, server.endpoint)
+    b = grpc_backend(kind, server.endpoint)
     try:
         yield b
     finally:
@@ -251,8 +185,6 @@ async def error_of(call: Awaitable[Any]) -> tuple[grpc.StatusCode, str]:
     """The (code, message) a call fails with, the same way for gRPC and the embedded Store."""
     try:
         await call
-    except grpc.aio.AioRpcError as exc:
-        return exc.code(), exc.details() or ""
     except EtcdError as exc:
         return exc.code, exc.message
     raise AssertionError("the call succeeded")

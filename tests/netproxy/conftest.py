@@ -13,7 +13,15 @@ import pytest
 _counter = itertools.count()
 
 HAVE_NETNS = os.geteuid() == 0 and shutil.which("nft") is not None and shutil.which("ip") is not None
-needs_netns = pytest.mark.skipif(not HAVE_NETNS, reason="needs root, nft and ip (network namespaces)")
+
+
+@pytest.fixture
+def netns_capable() -> None:
+    """These tests need the real kernel: they fail (never skip) where it cannot be had."""
+    assert HAVE_NETNS, "needs root, nft and ip (apt-get install nftables iproute2; .ci/run does)"
+
+
+needs_netns = pytest.mark.usefixtures("netns_capable")
 
 
 def make_netns() -> str:
