@@ -112,6 +112,106 @@ def _run_datastore(args) -> int:
     return 0
 
 
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _server_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("server", help="run the control plane: datastore, API server, controllers")
+    config.add_config_flag(p)
+    p.add_argument("--data-dir", default=DEFAULT_SERVER_DATA_DIR, help="state, PKI and kubeconfig live here")
+    p.add_argument("--https-listen-port", type=int, default=6443, help="HTTPS port of the API server")
+    p.add_argument("--bind-address", default="0.0.0.0", help="address the API server listens on")
+    p.add_argument(
+        "--tls-san", action="append", default=[], help="extra name or IP for the serving certificate"
+    )
+    p.add_argument(
+        "--datastore-endpoint",
+        default="",
+        help="an etcd v3 endpoint (host:port) to use instead of the embedded SQLite datastore",
+    )
+    p.add_argument(
+        "--service-cidr", default="10.43.0.0/16", help="range Service ClusterIPs are allocated from"
+    )
+    p.add_argument(
+        "--etcd-listen-client-urls",
+        default="",
+        help="also serve the embedded datastore's etcd API on these comma-separated URLs (off by default)",
+    )
+    p.add_argument(
+        "--disable-controller",
+        action="append",
+        default=[],
+        help="name of a controller not to run (namespace)",
+    )
+    p.set_defaults(func=_run_server)
+    return p
+
+
+def _run_server(args) -> int:
+    from distro.server import ServerConfig, serve_forever
+
+    cfg = ServerConfig(
+        data_dir=Path(args.data_dir),
+        https_listen_port=args.https_listen_port,
+        bind_address=args.bind_address,
+        tls_sans=tuple(args.tls_san),
+        datastore_endpoint=args.datastore_endpoint,
+        service_cidr=args.service_cidr,
+        etcd_listen_client_urls=tuple(_csv(args.etcd_listen_client_urls)),
+        disabled_controllers=frozenset(args.disable_controller),
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever(cfg))
+    return 0
+
+
+def _kubectl_parser(sub) -> None:
+    p = sub.add_parser("kubectl", help="run kubectl with the server's admin kubeconfig", add_help=False)
+    p.add_argument("--data-dir", default=DEFAULT_SERVER_DATA_DIR)
+    p.add_argument("kubectl_args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_run_kubectl)
+
+
+def _run_kubectl(args) -> int:
+    import os
+    import shutil
+
+    kubeconfig = Path(args.data_dir) / "kubeconfig.yaml"
+    if not kubeconfig.exists():
+        print(
+            f"edgek8s: {kubeconfig} does not exist; has `edgek8s server` run with this --data-dir?",
+            file=sys.stderr,
+        )
+        return 1
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        print("edgek8s: kubectl is not on PATH", file=sys.stderr)
+        return 1
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    os.execvpe(kubectl, [kubectl, *args.kubectl_args], env)
+    return 1  # not reached
+
+
+def _token_parser(sub) -> None:
+    p = sub.add_parser("token", help="print the join token agents use")
+    p.add_argument("--data-dir", default=DEFAULT_SERVER_DATA_DIR)
+    p.set_defaults(func=_run_token)
+
+
+def _run_token(args) -> int:
+    token = Path(args.data_dir) / "token"
+    try:
+        print(token.read_text().strip())
+    except FileNotFoundError:
+        print(
+            f"edgek8s: {token} does not exist; has `edgek8s server` run with this --data-dir?",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The command line, and the subcommands that read a config file."""
     parser = argparse.ArgumentParser(
@@ -119,8 +219,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
     sub = parser.add_subparsers(dest="command", required=True)
-    commands = {"datastore": _datastore_parser(sub)}
+    commands = {"datastore": _datastore_parser(sub), "server": _server_parser(sub)}
     _snapshot_parser(sub)
+    _kubectl_parser(sub)
+    _token_parser(sub)
     return parser, commands
 
 

@@ -1,0 +1,1 @@
+"""Controllers that run inside `edgek8s server`."""

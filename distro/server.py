@@ -1,0 +1,149 @@
+"""`edgek8s server`: datastore + PKI + API server (+ the controllers that ship so far) in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from distro.apiserver import auth
+from distro.apiserver.app import APIServer, APIServerConfig
+from distro.controllers.namespace import NamespaceController
+from distro.pki.cluster import ClusterPKI
+from kine_shim.client import Datastore, EmbeddedDatastore, RemoteDatastore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    data_dir: Path
+    https_listen_port: int = 6443
+    bind_address: str = "0.0.0.0"
+    tls_sans: tuple[str, ...] = ()
+    datastore_endpoint: str = ""
+    service_cidr: str = "10.43.0.0/16"
+    etcd_listen_client_urls: tuple[str, ...] = ()
+    disabled_controllers: frozenset[str] = field(default_factory=frozenset)
+
+
+def _service_ip(cidr: str) -> str:
+    return str(ipaddress.ip_network(cidr, strict=False).network_address + 1)
+
+
+class Server:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.api: APIServer | None = None
+        self._store = None
+        self._etcd_server = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task] = []
+        self.kubeconfig: Path | None = None
+
+    async def _datastore(self) -> Datastore:
+        if self.config.datastore_endpoint:
+            endpoint = self.config.datastore_endpoint.removeprefix("http://").removeprefix("etcd://")
+            return RemoteDatastore(endpoint)
+        from kine_shim.store import Store, StoreConfig
+
+        self._store = Store(
+            StoreConfig(
+                db_path=self.config.data_dir / "db" / "state.db",
+                client_urls=list(self.config.etcd_listen_client_urls),
+            )
+        )
+        await self._store.start()
+        if self.config.etcd_listen_client_urls:
+            from kine_shim.server.app import serve
+
+            self._etcd_server = await serve(self._store, list(self.config.etcd_listen_client_urls))
+        return EmbeddedDatastore(self._store)
+
+    async def start(self) -> None:
+        cfg = self.config
+        pki = await asyncio.to_thread(
+            ClusterPKI.load_or_create,
+            cfg.data_dir,
+            cfg.bind_address,
+            cfg.tls_sans,
+            _service_ip(cfg.service_cidr),
+        )
+        ds = await self._datastore()
+        secrets_of = None
+
+        async def lookup_secret(namespace: str, name: str) -> dict | None:
+            assert self.api is not None
+            return self.api.resource("", "secrets").cache.get(namespace, name)
+
+        secrets_of = lookup_secret
+        authenticator = auth.Authenticator(
+            service_account_public_key=pki.service_account_key.public_key(), lookup_secret=secrets_of
+        )
+        advertise = "127.0.0.1" if ipaddress.ip_address(cfg.bind_address).is_unspecified else cfg.bind_address
+        self.api = APIServer(
+            ds,
+            APIServerConfig(
+                service_cidr=cfg.service_cidr, advertise_address=advertise, port=cfg.https_listen_port
+            ),
+            authenticator=authenticator,
+            ca_pem=pki.ca_pem,
+        )
+        await self.api.start()
+        self._runner = web.AppRunner(self.api.app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner,
+            cfg.bind_address,
+            cfg.https_listen_port,
+            ssl_context=pki.server_ssl_context(),
+            shutdown_timeout=1.0,
+        )
+        await site.start()
+        self.kubeconfig = pki.write_admin_kubeconfig(cfg.https_listen_port)
+        if "namespace" not in cfg.disabled_controllers:
+            controller = NamespaceController(self.api)
+            self._tasks.append(asyncio.create_task(controller.run(), name="namespace-controller"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.api is not None:
+            await self.api.stop()
+            await self.api.ds.close()
+        if self._etcd_server is not None:
+            await self._etcd_server.stop(grace=0.5)
+        if self._store is not None:
+            await self._store.close()
+
+
+async def serve_forever(config: ServerConfig) -> None:
+    started = time.monotonic()
+    server = Server(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await server.start()
+        print(
+            f"edgek8s server: ready in {time.monotonic() - started:.2f}s, API on "
+            f"https://{config.bind_address}:{config.https_listen_port}, kubeconfig at {server.kubeconfig}\n"
+            f"  try: edgek8s kubectl --data-dir {config.data_dir} get nodes,ns",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await server.stop()
