@@ -25,6 +25,8 @@ class StatusError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del body["reason"]  # upstream leaves it out for errors it has no reason for
         if self.details is not None:
             body["details"] = self.details
         return body
