@@ -111,8 +111,9 @@ def test_watch_410_after_compaction(core, served):
     api_client = config.new_client_from_config(config_file=str(served.kubeconfig))
     fresh = client.CoreV1Api(api_client)
     with pytest.raises(ApiException) as watched:
-        for _ in watch.Watch().stream(fresh.list_namespaced_config_map, "default", resource_version=old,
-                                      timeout_seconds=5):
+        for _ in watch.Watch().stream(
+            fresh.list_namespaced_config_map, "default", resource_version=old, timeout_seconds=5
+        ):
             pass
     assert watched.value.status == 410
     assert "too old resource version" in watched.value.reason
