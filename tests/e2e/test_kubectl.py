@@ -7,7 +7,6 @@ import json
 import os
 import re
 import subprocess
-import time
 
 import pytest
 import yaml
@@ -288,10 +287,22 @@ def test_get_output_forms(kube):
 def test_watch_sees_a_change(kube):
     env = {**os.environ, "KUBECONFIG": str(kube.kubeconfig), "HOME": str(kube.data_dir)}
     proc = subprocess.Popen(
-        [KUBECTL, "get", "cm", "-n", "shop", "-w", "--output-watch-events", "--field-selector",
-         "metadata.name=web-config"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        [
+            KUBECTL,
+            "get",
+            "cm",
+            "-n",
+            "shop",
+            "-w",
+            "--output-watch-events",
+            "--field-selector",
+            "metadata.name=web-config",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert proc.stdout.readline().split() == ["EVENT", "NAME", "DATA", "AGE"]
         assert proc.stdout.readline().split()[:3] == ["ADDED", "web-config", "1"]
