@@ -19,7 +19,7 @@ from distro.apiserver.ipalloc import ServiceIPs, node_ports
 from distro.apiserver.metrics import Metrics, TimedDatastore
 from distro.apiserver.objects import Obj, Resource, WriteOptions
 from distro.apiserver.openapi import OpenAPIV3
-from distro.apiserver.registry import RESOURCES, ResourceDef, lookup
+from distro.apiserver.registry import RESOURCES, REVIEWS, ResourceDef, lookup
 from distro.apiserver.storage import ObjectStore
 from distro.apiserver.watchcache import WatchCache
 from kine_shim.client import Datastore
@@ -81,7 +81,7 @@ class APIServer:
             store = ObjectStore(self.ds, rd.plural, rd.group, namespaced=rd.namespaced)
             self.resources[(rd.group, rd.plural)] = Resource(rd, store, WatchCache(store), self.hooks)
         self.handler = ResourceHandler(self)
-        self.openapi = OpenAPIV3(RESOURCES)
+        self.openapi = OpenAPIV3(RESOURCES + REVIEWS)
         self._rbac: tuple[tuple[int, ...], auth.RBACAuthorizer] | None = None
         self.node_authorizer = auth.NodeAuthorizer(self._pod_node)
         self.ready = False
