@@ -595,3 +595,42 @@ def _quantity_error(s: str) -> str:
 def _is_int64(s: str) -> bool:
     digits = s[1:] if s[:1] in ("+", "-") else s
     return digits.isascii() and digits.isdigit() and -(2**63) <= int(s) < 2**63
+
+
+def prune(obj: Any, schema_name: str) -> None:
+    """Drops the fields the schema does not declare, in place: a Go server decodes into typed structs,
+    so unknown fields (reported or warned about by `check`) never reach storage."""
+    _prune_struct(obj, schema_name)
+
+
+def _prune_struct(v: Any, component: str) -> None:
+    if not isinstance(v, dict):
+        return
+    schema = COMPONENTS.get(component)
+    if schema is None or schema.get("x-kubernetes-preserve-unknown-fields"):
+        return
+    properties = schema.get("properties")
+    if properties is None:
+        return
+    for key in [k for k in v if k not in properties]:
+        del v[key]
+    for key, item in v.items():
+        _prune_value(item, properties[key])
+
+
+def _prune_value(v: Any, node: dict[str, Any]) -> None:
+    if v is None:
+        return
+    name = ref_name(node)
+    if name:
+        _prune_struct(v, name)
+    elif node.get("type") == "array" and isinstance(v, list) and isinstance(node.get("items"), dict):
+        for item in v:
+            _prune_value(item, node["items"])
+    elif (
+        node.get("type") == "object"
+        and isinstance(v, dict)
+        and isinstance(node.get("additionalProperties"), dict)
+    ):
+        for item in v.values():
+            _prune_value(item, node["additionalProperties"])

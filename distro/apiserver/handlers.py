@@ -150,12 +150,14 @@ class ResourceHandler:
                 )
             opts = write_options(request)
             body = await self.server.read_body(request)
-            obj = await res.create(body, info.namespace, opts)
+            obj = await res.create(body, info.namespace, opts, await self._json_raw(request))
             return self.render(request, rd, _gvk(obj, rd), 201, opts.warnings)
         if verb == "update":
             opts = write_options(request)
             body = await self.server.read_body(request)
-            obj, created = await res.update(body, info.namespace, info.name, opts)
+            obj, created = await res.update(
+                body, info.namespace, info.name, opts, await self._json_raw(request)
+            )
             return self.render(request, rd, _gvk(obj, rd), 201 if created else 200, opts.warnings)
         if verb == "patch":
             return await self._patch(request, res, info, WriteOptions())
@@ -186,6 +188,11 @@ class ResourceHandler:
             info.namespace, info.name, media, raw, opts, force=_bool_param(request, "force")
         )
         return self.render(request, res.rd, _gvk(obj, res.rd), 201 if created else 200, opts.warnings)
+
+    async def _json_raw(self, request: web.Request) -> bytes | None:
+        """The body bytes when they are JSON: duplicate fields are only visible there."""
+        media = (request.headers.get("Content-Type") or negotiate.JSON).split(";")[0].strip().lower()
+        return await self.server.read_raw(request) if media == negotiate.JSON else None
 
     # -- list / watch --
 

@@ -67,7 +67,9 @@ class Resource:
 
     # -- decoding what the client sent --
 
-    def check_body(self, body: Any, namespace: str, opts: WriteOptions, *, name: str = "") -> Obj:
+    def check_body(
+        self, body: Any, namespace: str, opts: WriteOptions, *, name: str = "", raw: bytes | None = None
+    ) -> Obj:
         """The body as an object of this kind: 400 on wrong kind/shape, unknown fields per fieldValidation."""
         rd = self.rd
         if not isinstance(body, dict):
@@ -91,9 +93,7 @@ class Resource:
                 f'{kind} in version "{rd.version}" cannot be handled as a {rd.kind}: '
                 f"kind in the data ({kind}) does not match the expected kind ({rd.kind})"
             )
-        if self.rd.schema_name in schemas.COMPONENTS:
-            unknown = decode.check(body, rd.schema_name, kind=rd.kind, group_version=rd.group_version)
-            self._report_unknown(unknown, opts)
+        self._check_fields(body, opts, raw)
         meta = body.get("metadata")
         if meta is None:
             meta = body["metadata"] = {}
@@ -114,11 +114,22 @@ class Resource:
             meta["name"] = name
         return body
 
+    def _check_fields(self, body: Obj, opts: WriteOptions, raw: bytes | None = None) -> None:
+        """Types must match (400); unknown and duplicate fields are reported per fieldValidation and then
+        dropped, as decoding into Go structs drops them upstream."""
+        rd = self.rd
+        if rd.schema_name not in schemas.COMPONENTS:
+            return
+        unknown = decode.check(body, rd.schema_name, kind=rd.kind, group_version=rd.group_version, raw=raw)
+        self._report_unknown(unknown, opts)
+        if unknown:
+            decode.prune(body, rd.schema_name)
+
     @staticmethod
     def _report_unknown(unknown: list[str], opts: WriteOptions) -> None:
         if not unknown or opts.field_validation == "Ignore":
             return
-        texts = [f'unknown field "{path}"' for path in unknown]
+        texts = unknown  # already upstream's `unknown field "a.b"` / `duplicate field "c"` phrases
         if opts.field_validation == "Strict":
             raise status.bad_request("strict decoding error: " + ", ".join(texts))
         opts.warnings.extend(texts)
@@ -190,8 +201,8 @@ class Resource:
 
     # -- create --
 
-    async def create(self, body: Any, namespace: str, opts: WriteOptions) -> Obj:
-        obj = self.check_body(body, namespace, opts)
+    async def create(self, body: Any, namespace: str, opts: WriteOptions, raw: bytes | None = None) -> Obj:
+        obj = self.check_body(body, namespace, opts, raw=raw)
         meta = obj["metadata"]
         if meta.get("resourceVersion"):
             raise status.bad_request("resourceVersion should not be set on objects to be created")
@@ -256,9 +267,11 @@ class Resource:
 
     # -- update / patch --
 
-    async def update(self, body: Any, namespace: str, name: str, opts: WriteOptions) -> tuple[Obj, bool]:
+    async def update(
+        self, body: Any, namespace: str, name: str, opts: WriteOptions, raw: bytes | None = None
+    ) -> tuple[Obj, bool]:
         """(object, created): created stays False, as no served resource allows create-on-update."""
-        obj = self.check_body(body, namespace, opts, name=name)
+        obj = self.check_body(body, namespace, opts, name=name, raw=raw)
         rv = obj["metadata"].get("resourceVersion")
         if not rv:
             raise strategies.invalid(
@@ -408,13 +421,8 @@ class Resource:
             )
         if not isinstance(new, dict):
             raise status.bad_request("the patched object is not a JSON object")
-        if opts.subresource != "status" and patch_type != "application/apply-patch+yaml":
-            self._report_unknown(
-                decode.check(new, self.rd.schema_name, kind=self.rd.kind, group_version=self.rd.group_version)
-                if self.rd.schema_name in schemas.COMPONENTS
-                else [],
-                opts,
-            )
+        if patch_type != "application/apply-patch+yaml":
+            self._check_fields(new, opts)
         return new
 
     def _applied_config(self, raw: bytes, namespace: str, opts: WriteOptions) -> Obj:

@@ -232,3 +232,19 @@ async def test_fuzz_never_500(edge, method, path, body, query, patch_type):
         target = path if method in ("POST", "GET") else path + "/fuzzed"
         code, status = await send(http, method, target, json.dumps(body), content_type, params=query)
         assert code < 500, (method, target, body, query, status)
+
+
+async def test_field_validation_modes(http):
+    dup = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dup"},"data":{"a":"1"},"data":{"b":"2"}}'
+    code, status = await send(http, "POST", CMS, dup, params={"fieldValidation": "Strict"})
+    assert (code, status["message"]) == (400, 'strict decoding error: duplicate field "data"')
+    unknown = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "warned"}, "bogus": 1}
+    async with http.post(CMS, json=unknown, params={"fieldValidation": "Warn"}) as resp:
+        assert resp.status == 201
+        assert resp.headers.getall("Warning") == ['299 - "unknown field \\"bogus\\""']
+        assert "bogus" not in await resp.json()
+    unknown["metadata"]["name"] = "ignored"
+    async with http.post(CMS, json=unknown, params={"fieldValidation": "Ignore"}) as resp:
+        assert resp.status == 201 and "Warning" not in resp.headers
+    code, status = await send(http, "POST", CMS, json.dumps(unknown), params={"fieldValidation": "Loose"})
+    assert code == 400 and "Invalid fieldValidation" in status["message"]
