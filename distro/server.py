@@ -17,7 +17,7 @@ from distro.apiserver import auth
 from distro.apiserver.app import APIServer, APIServerConfig
 from distro.controllers.namespace import NamespaceController
 from distro.pki.cluster import ClusterPKI
-from kine_shim.client import Datastore, EmbeddedDatastore, RemoteDatastore
+from kine_shim.client import Datastore, EmbeddedDatastore
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class Server:
 
     async def _datastore(self) -> Datastore:
         if self.config.datastore_endpoint:
+            from kine_shim.remote import RemoteDatastore  # lazy: only a remote datastore needs grpc
+
             endpoint = self.config.datastore_endpoint.removeprefix("http://").removeprefix("etcd://")
             return RemoteDatastore(endpoint)
         from kine_shim.store import Store, StoreConfig

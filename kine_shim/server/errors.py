@@ -1,4 +1,4 @@
-"""Turns EtcdError into the gRPC status etcd clients expect."""
+"""Turns EtcdError (whose code is kine_shim.errors.Code) into the gRPC status etcd clients expect."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def etcd_errors(method):
         try:
             return await method(self, request, context)
         except EtcdError as exc:
-            await context.abort(exc.code, exc.message)
+            await context.abort(grpc.StatusCode[exc.code.name], exc.message)
 
     return wrapper
 

@@ -17,7 +17,7 @@ import grpc
 import pytest
 
 from kine_shim.client import Datastore, EmbeddedDatastore, RemoteDatastore
-from kine_shim.errors import EtcdError
+from kine_shim.errors import Code, EtcdError
 from kine_shim.etcdpb import kv_pb2, rpc_pb2_grpc
 from kine_shim.etcdpb import rpc_pb2 as pb
 from kine_shim.keys import prefix_end
@@ -181,7 +181,7 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         server.stop()
 
 
-async def error_of(call: Awaitable[Any]) -> tuple[grpc.StatusCode, str]:
+async def error_of(call: Awaitable[Any]) -> tuple[Code, str]:
     """The (code, message) a call fails with, the same way for gRPC and the embedded Store."""
     try:
         await call
@@ -392,7 +392,7 @@ async def test_compactor_lock_and_compact(backend: Backend) -> None:
     lock = await get(backend, COMPACT_REV_KEY)
     assert lock is not None and (lock.value, lock.version) == (str(rev1).encode(), 2)
     assert await error_of(backend.range(pb.RangeRequest(key=key, revision=rev1 - 1))) == (
-        grpc.StatusCode.OUT_OF_RANGE,
+        Code.OUT_OF_RANGE,
         "etcdserver: mvcc: required revision has been compacted",
     )
     at_rev1 = await get(backend, key, rev1)
@@ -414,7 +414,7 @@ async def test_compactor_lock_and_compact(backend: Backend) -> None:
     lock = await get(backend, COMPACT_REV_KEY)
     assert lock is not None and (lock.value, lock.version) == (str(rev2).encode(), 3)
     assert (await error_of(backend.range(pb.RangeRequest(key=key, revision=rev2 - 1))))[0] == (
-        grpc.StatusCode.OUT_OF_RANGE
+        Code.OUT_OF_RANGE
     )
     compaction = await backend.compact(pb.CompactionRequest(revision=rev3))
     assert compaction.header.revision == rev3
@@ -680,7 +680,7 @@ async def test_lease_with_500_keys_revoked_in_one_revision(backend: Backend) -> 
     assert gone.TTL == -1 and list(gone.keys) == []
     assert lease_id not in [lease.ID for lease in (await backend.lease_leases()).leases]
     assert await error_of(backend.lease_revoke(pb.LeaseRevokeRequest(ID=lease_id))) == (
-        grpc.StatusCode.NOT_FOUND,
+        Code.NOT_FOUND,
         "etcdserver: requested lease not found",
     )
     assert await head(backend) == before + 1

@@ -4,7 +4,11 @@ and over gRPC to a real etcd."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
+import grpc
 import pytest
 
 from kine_shim import errors
@@ -104,3 +108,27 @@ async def test_refused_watch_and_leases(ds):
     assert (await ds.range(pb.RangeRequest(key=b"leased"))).count == 0
     assert (await ds.lease_keep_alive(99)).TTL == 0
     assert (await ds.status()).version
+
+
+def test_codes_are_grpcs_names_and_numbers():
+    assert {c.name: c.value for c in errors.Code} == {s.name: s.value[0] for s in grpc.StatusCode}
+
+
+def test_remote_answers_become_the_embedded_stores_objects():
+    compacted = errors.COMPACTED.message
+    assert errors.from_status(grpc.StatusCode.OUT_OF_RANGE, compacted) is errors.COMPACTED
+    assert errors.from_status(grpc.StatusCode.INVALID_ARGUMENT, compacted) is not errors.COMPACTED
+    other = errors.from_status(grpc.StatusCode.UNAVAILABLE, "connection refused")
+    assert (other.code, other.message) == (errors.Code.UNAVAILABLE, "connection refused")
+
+
+def test_embedded_server_never_imports_grpc():
+    """grpc costs ~18 MB of RSS; only --datastore-endpoint or --etcd-listen-client-urls may load it."""
+    check = (
+        "import sys, distro.server, kine_shim.client, kine_shim.store; "
+        "assert 'grpc' not in sys.modules, 'grpc imported'; "
+        "from kine_shim.client import RemoteDatastore; assert 'grpc' in sys.modules"
+    )
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", check], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
