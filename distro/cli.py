@@ -142,14 +142,23 @@ def _server_parser(sub) -> argparse.ArgumentParser:
         "--disable-controller",
         action="append",
         default=[],
-        help="name of a controller not to run (namespace)",
+        help="name of a controller not to run (repeatable)",
     )
     p.set_defaults(func=_run_server)
     return p
 
 
 def _run_server(args) -> int:
+    from distro.controllers.manager import CONTROLLERS
     from distro.server import ServerConfig, serve_forever
+
+    unknown = sorted(set(args.disable_controller) - set(CONTROLLERS))
+    if unknown:
+        print(
+            f"edgek8s: unknown controller(s) {', '.join(unknown)}; known: {', '.join(sorted(CONTROLLERS))}",
+            file=sys.stderr,
+        )
+        return 2
 
     cfg = ServerConfig(
         data_dir=Path(args.data_dir),

@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 import logging
 import signal
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from distro.apiserver import auth
 from distro.apiserver.app import APIServer, APIServerConfig
-from distro.controllers.namespace import NamespaceController
+from distro.controllers.manager import ControllerManager
 from distro.pki.cluster import ClusterPKI
 from kine_shim.client import Datastore, EmbeddedDatastore
 
@@ -47,6 +48,7 @@ class Server:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task] = []
         self.kubeconfig: Path | None = None
+        self.controllers: ControllerManager | None = None
 
     async def _datastore(self) -> Datastore:
         if self.config.datastore_endpoint:
@@ -110,11 +112,12 @@ class Server:
         )
         await site.start()
         self.kubeconfig = pki.write_admin_kubeconfig(cfg.https_listen_port)
-        if "namespace" not in cfg.disabled_controllers:
-            controller = NamespaceController(self.api)
-            self._tasks.append(asyncio.create_task(controller.run(), name="namespace-controller"))
+        self.controllers = ControllerManager(self.api, cfg.disabled_controllers, socket.gethostname())
+        await self.controllers.start()
 
     async def stop(self) -> None:
+        if self.controllers is not None:
+            await self.controllers.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -620,39 +620,10 @@ class ResourceHandler:
                 422, "Invalid", f'Binding "{info.name}" is invalid: target.name: Required value'
             )
         opts = write_options(request)
-
-        def bind(obj: Obj) -> Obj:
-            spec = obj.setdefault("spec", {})
-            if obj["metadata"].get("deletionTimestamp"):
-                raise status.conflict(
-                    "pods", "", info.name, "pod is being deleted, cannot be assigned to a host"
-                )
-            if spec.get("nodeName"):
-                raise status.conflict(
-                    "pods/binding",
-                    "",
-                    info.name,
-                    f'pod {info.name} is already assigned to node "{spec["nodeName"]}"',
-                )
-            spec["nodeName"] = node
-            conditions = [
-                c
-                for c in (obj.setdefault("status", {}).get("conditions") or [])
-                if c.get("type") != "PodScheduled"
-            ]
-            conditions.append(
-                {
-                    "type": "PodScheduled",
-                    "status": "True",
-                    "lastProbeTime": None,
-                    "lastTransitionTime": _now(),
-                }
-            )
-            obj["status"]["conditions"] = conditions
-            return obj
-
         if not opts.dry_run:
-            await res.store.guaranteed_update(info.namespace, info.name, bind)
+            meta = body.get("metadata")
+            uid = meta.get("uid") if isinstance(meta, dict) and isinstance(meta.get("uid"), str) else ""
+            await res.bind(info.namespace, info.name, node, uid)
         return self.respond(
             request,
             {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
@@ -718,12 +689,6 @@ class ResourceHandler:
 
 def _line(doc: Obj) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-
-
-def _now() -> str:
-    from distro.apiserver.objects import now_rfc3339
-
-    return now_rfc3339()
 
 
 def _key_hint(request: web.Request, rd: ResourceDef) -> tuple[str, str] | None:

@@ -460,6 +460,37 @@ class Resource:
         )
         return await self.create(new, namespace, _without_manager(opts))
 
+    # -- pods/binding --
+
+    async def bind(self, namespace: str, name: str, node: str, uid: str = "") -> Obj:
+        """Assigns an unscheduled pod to a node (the scheduler's only write to a pod's spec)."""
+
+        def assign(obj: Obj) -> Obj:
+            meta, spec = obj["metadata"], obj.setdefault("spec", {})
+            if uid and meta.get("uid") != uid:
+                raise status.precondition_uid("pods", "", name, uid, meta.get("uid", ""))
+            if meta.get("deletionTimestamp"):
+                raise status.conflict("pods", "", name, "pod is being deleted, cannot be assigned to a host")
+            if spec.get("nodeName"):
+                raise status.conflict(
+                    "pods/binding", "", name, f'pod {name} is already assigned to node "{spec["nodeName"]}"'
+                )
+            spec["nodeName"] = node
+            st = obj.setdefault("status", {})
+            conditions = [c for c in st.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            conditions.append(
+                {
+                    "type": "PodScheduled",
+                    "status": "True",
+                    "lastProbeTime": None,
+                    "lastTransitionTime": now_rfc3339(),
+                }
+            )
+            st["conditions"] = conditions
+            return obj
+
+        return await self.store.guaranteed_update(namespace, name, assign)
+
     # -- delete --
 
     async def delete(self, namespace: str, name: str, opts: DeleteOptions) -> tuple[Obj, bool]:

@@ -3,84 +3,50 @@ finalizer removed, after which the API server deletes it (upstream's namespace c
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from typing import TYPE_CHECKING
+import copy
 
-from distro.apiserver import status
-from distro.apiserver.objects import DeleteOptions, WriteOptions
+from distro.apiserver.registry import RESOURCES
+from distro.controllers.base import Controller
+from distro.controllers.client import Client, key_of, resource
+from distro.controllers.events import EventRecorder
+from distro.controllers.informer import InformerFactory, Obj
 
-if TYPE_CHECKING:
-    from distro.apiserver.app import APIServer
-
-log = logging.getLogger(__name__)
 FINALIZER = "kubernetes"
-RESYNC_SECONDS = 2.0
+# while contents are still going away (graceful pods, finalizers), look again this often
+RECHECK_SECONDS = 0.5
 
 
-class NamespaceController:
-    def __init__(self, api: APIServer) -> None:
-        self.api = api
-        self.namespaces = api.resource("", "namespaces")
+class NamespaceController(Controller):
+    name = "namespace"
+    component = "namespace-controller"
 
-    async def run(self) -> None:
-        wake = asyncio.Event()
-        watcher_task = asyncio.create_task(self._watch(wake))
-        try:
-            while True:
-                for ns in self.namespaces.cache.snapshot(None)[0]:
-                    if ns["metadata"].get("deletionTimestamp"):
-                        try:
-                            await self.sync(ns["metadata"]["name"])
-                        except status.StatusError as exc:
-                            log.info(
-                                "namespace cleanup will retry",
-                                extra={"namespace": ns["metadata"]["name"], "error": exc.message},
-                            )
-                wake.clear()
-                try:
-                    async with asyncio.timeout(RESYNC_SECONDS):
-                        await wake.wait()
-                except TimeoutError:
-                    pass
-        finally:
-            watcher_task.cancel()
+    def __init__(self, client: Client, informers: InformerFactory, recorder: EventRecorder) -> None:
+        super().__init__(client, informers, recorder)
+        self.namespaces = informers.informer(resource("", "namespaces"))
+        self.namespaces.add_handler(self._changed)
 
-    async def _watch(self, wake: asyncio.Event) -> None:
-        while True:
-            watcher = self.namespaces.cache.watch(None, self.namespaces.cache.revision)
-            try:
-                async for _ in watcher:
-                    wake.set()
-            except status.StatusError:
-                pass
-            finally:
-                await watcher.close()
-            await asyncio.sleep(0.5)
+    def _changed(self, old: Obj | None, new: Obj | None) -> None:
+        if new is not None and new["metadata"].get("deletionTimestamp"):
+            self.enqueue(key_of(new))
 
-    async def sync(self, name: str) -> None:
-        """Deletes what is left in the namespace; finalizes it once nothing is."""
-        ns = self.namespaces.cache.get(None, name)
+    async def sync(self, key: str) -> None:
+        ns = self.namespaces.get_key(key)
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
         if FINALIZER not in ((ns.get("spec") or {}).get("finalizers") or []):
             return
         remaining = 0
-        for res in self.api.resources.values():
-            if not res.rd.namespaced:
+        for rd in RESOURCES:
+            if not rd.namespaced:
                 continue
-            items, _ = res.cache.snapshot(name)
+            items, _ = await self.client.list(rd, key)
             for obj in items:
                 remaining += 1
-                if obj["metadata"].get("deletionTimestamp"):
-                    continue
-                try:
-                    await res.delete(name, obj["metadata"]["name"], DeleteOptions(propagation="Background"))
-                except status.StatusError as exc:
-                    if exc.reason != "NotFound":
-                        raise
+                if not obj["metadata"].get("deletionTimestamp"):
+                    await self.client.delete(rd, key, obj["metadata"]["name"], propagation="Background")
         if remaining:
+            self.queue.add_after(key, RECHECK_SECONDS)
             return
-        finalizers = [f for f in ns["spec"]["finalizers"] if f != FINALIZER]
-        body = {**ns, "spec": {**ns["spec"], "finalizers": finalizers}}
-        await self.namespaces.update(body, "", name, WriteOptions(subresource="finalize"))
+        finalized = copy.deepcopy(ns)
+        finalized["spec"]["finalizers"] = [f for f in finalized["spec"]["finalizers"] if f != FINALIZER]
+        await self.client.update(resource("", "namespaces"), finalized, subresource="finalize")
