@@ -70,10 +70,10 @@ class Cluster:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05
+    check: Callable[[], Awaitable[Any]], within: float = 10.0, interval: float = 0.05
 ) -> Any:
     """Polls check() until it returns a truthy value (returned) or raises AssertionError past the timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
@@ -85,4 +85,4 @@ async def eventually(
         await asyncio.sleep(interval)
     if last is not None:
         raise last
-    raise AssertionError(f"condition not met within {timeout}s")
+    raise AssertionError(f"condition not met within {within}s")

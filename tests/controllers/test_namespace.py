@@ -12,10 +12,21 @@ async def test_deleting_a_namespace_deletes_its_contents_then_itself(cluster):
     await cluster.create("", "namespaces", {"metadata": {"name": "doomed"}}, "")
     for i in range(3):
         await cluster.create("", "configmaps", {"metadata": {"name": f"cm-{i}"}}, "doomed")
-    await cluster.create("apps", "deployments", {
-        "metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}},
-        "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}},
-        "doomed")  # fmt: skip
+    await cluster.create(
+        "apps",
+        "deployments",
+        {
+            "metadata": {"name": "d"},
+            "spec": {
+                "selector": {"matchLabels": {"a": "b"}},
+                "template": {
+                    "metadata": {"labels": {"a": "b"}},
+                    "spec": {"containers": [{"name": "c", "image": "i"}]},
+                },
+            },
+        },
+        "doomed",
+    )
     marked = await cluster.client.delete(resource("", "namespaces"), "", "doomed")
     assert marked is not None and marked["status"]["phase"] == "Terminating"
     with pytest.raises(status.StatusError) as refused:
