@@ -144,6 +144,18 @@ def _server_parser(sub) -> argparse.ArgumentParser:
         default=[],
         help="name of a controller not to run (repeatable)",
     )
+    p.add_argument(
+        "--node-monitor-grace-period",
+        type=float,
+        default=50.0,
+        help="seconds without a Lease renewal before a node is NotReady (Unknown) and tainted unreachable",
+    )
+    p.add_argument(
+        "--node-autonomy",
+        action="store_true",
+        help="keep pods bound and not evicted while their node is offline (edge autonomy); per node: "
+        "annotation edgek8s.io/node-autonomy=true",
+    )
     p.set_defaults(func=_run_server)
     return p
 
@@ -169,6 +181,8 @@ def _run_server(args) -> int:
         service_cidr=args.service_cidr,
         etcd_listen_client_urls=tuple(_csv(args.etcd_listen_client_urls)),
         disabled_controllers=frozenset(args.disable_controller),
+        node_monitor_grace_period=args.node_monitor_grace_period,
+        node_autonomy=args.node_autonomy,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(cfg))

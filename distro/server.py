@@ -16,6 +16,7 @@ from aiohttp import web
 
 from distro.apiserver import auth
 from distro.apiserver.app import APIServer, APIServerConfig
+from distro.controllers.config import ControllerConfig
 from distro.controllers.manager import ControllerManager
 from distro.pki.cluster import ClusterPKI
 from kine_shim.client import Datastore, EmbeddedDatastore
@@ -33,6 +34,8 @@ class ServerConfig:
     service_cidr: str = "10.43.0.0/16"
     etcd_listen_client_urls: tuple[str, ...] = ()
     disabled_controllers: frozenset[str] = field(default_factory=frozenset)
+    node_monitor_grace_period: float = 50.0
+    node_autonomy: bool = False
 
 
 def _service_ip(cidr: str) -> str:
@@ -112,7 +115,15 @@ class Server:
         )
         await site.start()
         self.kubeconfig = pki.write_admin_kubeconfig(cfg.https_listen_port)
-        self.controllers = ControllerManager(self.api, cfg.disabled_controllers, socket.gethostname())
+        controller_config = ControllerConfig(
+            node_monitor_grace_period=cfg.node_monitor_grace_period,
+            node_autonomy=cfg.node_autonomy,
+            advertise_address=advertise,
+            advertise_port=cfg.https_listen_port,
+        )
+        self.controllers = ControllerManager(
+            self.api, cfg.disabled_controllers, socket.gethostname(), controller_config
+        )
         await self.controllers.start()
 
     async def stop(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from distro.apiserver import status
 from distro.controllers.client import Client
+from distro.controllers.config import ControllerConfig
 from distro.controllers.events import EventRecorder
 from distro.controllers.informer import InformerFactory
 from distro.controllers.workqueue import WorkQueue
@@ -25,10 +26,13 @@ class Controller:
     name = "controller"
     workers = 1
 
-    def __init__(self, client: Client, informers: InformerFactory, recorder: EventRecorder) -> None:
+    def __init__(
+        self, client: Client, informers: InformerFactory, recorder: EventRecorder, config: ControllerConfig
+    ) -> None:
         self.client = client
         self.informers = informers
         self.recorder = recorder
+        self.config = config
         self.queue = WorkQueue(self.name)
 
     def enqueue(self, key: str) -> None:

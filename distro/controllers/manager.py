@@ -10,6 +10,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from distro.controllers.client import LocalClient
+from distro.controllers.config import ControllerConfig
 from distro.controllers.events import EventRecorder
 from distro.controllers.informer import InformerFactory
 
@@ -22,17 +23,34 @@ log = logging.getLogger(__name__)
 # name -> "module:Class"; modules are imported only for controllers that run
 CONTROLLERS: dict[str, str] = {
     "namespace": "distro.controllers.namespace:NamespaceController",
+    "scheduler": "distro.controllers.scheduler:Scheduler",
+    "deployment": "distro.controllers.deployment:DeploymentController",
+    "replicaset": "distro.controllers.replicaset:ReplicaSetController",
+    "daemonset": "distro.controllers.daemonset:DaemonSetController",
+    "nodelifecycle": "distro.controllers.nodelifecycle:NodeLifecycleController",
+    "endpointslice": "distro.controllers.endpointslice:EndpointSliceController",
+    "endpoints": "distro.controllers.endpoints:EndpointsController",
+    "serviceip": "distro.controllers.serviceip:ServiceIPRepairController",
+    "serviceaccount": "distro.controllers.serviceaccount:ServiceAccountController",
+    "garbagecollector": "distro.controllers.garbagecollector:GarbageCollector",
 }
 
 
 class ControllerManager:
-    def __init__(self, api: APIServer, disabled: frozenset[str] = frozenset(), host: str = "") -> None:
+    def __init__(
+        self,
+        api: APIServer,
+        disabled: frozenset[str] = frozenset(),
+        host: str = "",
+        config: ControllerConfig | None = None,
+    ) -> None:
         unknown = disabled - set(CONTROLLERS)
         if unknown:
             raise ValueError(f"unknown controller(s) {sorted(unknown)}; known: {sorted(CONTROLLERS)}")
         self.api = api
         self.disabled = disabled
         self.host = host
+        self.config = config or ControllerConfig()
         self.informers = InformerFactory(LocalClient(api, "edgek8s-controller-manager"))
         self.controllers: dict[str, Controller] = {}
         self._tasks: list[asyncio.Task] = []
@@ -42,11 +60,18 @@ class ControllerManager:
             if name in self.disabled:
                 continue
             module_name, _, class_name = target.partition(":")
-            cls = getattr(importlib.import_module(module_name), class_name)
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                # TODO(controllers issue): every controller listed exists; then this leniency goes
+                log.warning("controller not built yet", extra={"controller": name})
+                continue
+            cls = getattr(module, class_name)
             client = LocalClient(self.api, f"edgek8s-{name}-controller")
-            self.controllers[name] = cls(
-                client, self.informers, EventRecorder(client, cls.component, self.host)
-            )
+            recorder = EventRecorder(client, cls.component, self.host)
+            self.controllers[name] = cls(client, self.informers, recorder, self.config)
 
     async def start(self) -> None:
         self.build()

@@ -8,6 +8,7 @@ import copy
 from distro.apiserver.registry import RESOURCES
 from distro.controllers.base import Controller
 from distro.controllers.client import Client, key_of, resource
+from distro.controllers.config import ControllerConfig
 from distro.controllers.events import EventRecorder
 from distro.controllers.informer import InformerFactory, Obj
 
@@ -20,8 +21,10 @@ class NamespaceController(Controller):
     name = "namespace"
     component = "namespace-controller"
 
-    def __init__(self, client: Client, informers: InformerFactory, recorder: EventRecorder) -> None:
-        super().__init__(client, informers, recorder)
+    def __init__(
+        self, client: Client, informers: InformerFactory, recorder: EventRecorder, config: ControllerConfig
+    ) -> None:
+        super().__init__(client, informers, recorder, config)
         self.namespaces = informers.informer(resource("", "namespaces"))
         self.namespaces.add_handler(self._changed)
 

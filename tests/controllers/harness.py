@@ -12,6 +12,7 @@ from typing import Any
 from distro.apiserver import auth
 from distro.apiserver.app import APIServer, APIServerConfig
 from distro.controllers.client import LocalClient, resource
+from distro.controllers.config import ControllerConfig
 from distro.controllers.manager import CONTROLLERS, ControllerManager
 from kine_shim.client import EmbeddedDatastore
 from kine_shim.store import Store, StoreConfig
@@ -40,12 +41,14 @@ class Cluster:
         await self.run_controllers(controllers)
         return self
 
-    async def run_controllers(self, controllers: tuple[str, ...]) -> None:
+    async def run_controllers(
+        self, controllers: tuple[str, ...], config: ControllerConfig | None = None
+    ) -> None:
         """(Re)starts the controller manager with exactly these controllers."""
         if self.manager is not None:
             await self.manager.stop()
         disabled = frozenset(CONTROLLERS) - set(controllers)
-        self.manager = ControllerManager(self.api, disabled, "test-host")
+        self.manager = ControllerManager(self.api, disabled, "test-host", config)
         await self.manager.start()
 
     async def stop(self) -> None:
