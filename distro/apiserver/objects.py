@@ -546,11 +546,7 @@ class Resource:
         """The object marked for graceful deletion, or None when it must be deleted right away."""
         rd, meta = self.rd, obj["metadata"]
         grace = self._grace_period(obj, opts)
-        finalizers = list(meta.get("finalizers") or [])
-        if opts.propagation == "Orphan" and "orphan" not in finalizers and rd.plural not in ("events",):
-            finalizers.append("orphan")
-        elif opts.propagation == "Foreground" and "foregroundDeletion" not in finalizers:
-            finalizers.append("foregroundDeletion")
+        finalizers = _gc_finalizers(list(meta.get("finalizers") or []), opts.propagation)
         spec_finalizers = (obj.get("spec") or {}).get("finalizers") if rd.plural == "namespaces" else None
         if not finalizers and not spec_finalizers and grace == 0:
             return None
@@ -601,6 +597,19 @@ def _same(a: Obj, b: Obj) -> bool:
     return strip(a) == strip(b) and (
         a.get("metadata", {}).get("managedFields") == b.get("metadata", {}).get("managedFields")
     )
+
+
+def _gc_finalizers(finalizers: list[str], propagation: str) -> list[str]:
+    """The garbage collector's finalizers for a delete, as upstream: Orphan and Foreground replace each
+    other, an explicit Background drops both, no policy leaves them as they are."""
+    if not propagation:
+        return finalizers
+    kept = [f for f in finalizers if f not in ("orphan", "foregroundDeletion")]
+    if propagation == "Orphan":
+        kept.append("orphan")
+    elif propagation == "Foreground":
+        kept.append("foregroundDeletion")
+    return kept
 
 
 def _keep_allocations(new: Obj, old: Obj) -> None:

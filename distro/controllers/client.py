@@ -72,6 +72,7 @@ class Client(Protocol):
         propagation: str = "",
         uid: str = "",
         grace_period: int | None = None,
+        resource_version: str = "",
     ) -> Obj | None: ...
 
     async def bind(self, namespace: str, name: str, node: str, uid: str = "") -> None: ...
@@ -211,11 +212,19 @@ class LocalClient:
         propagation: str = "",
         uid: str = "",
         grace_period: int | None = None,
+        resource_version: str = "",
     ) -> Obj | None:
         """The object as marked for deletion, or None once it is gone; NotFound is an answer, not an error."""
         try:
             obj, deleted = await self._res(rd).delete(
-                namespace, name, DeleteOptions(grace_period=grace_period, propagation=propagation, uid=uid)
+                namespace,
+                name,
+                DeleteOptions(
+                    grace_period=grace_period,
+                    propagation=propagation,
+                    uid=uid,
+                    resource_version=resource_version,
+                ),
             )
         except status.StatusError as exc:
             if exc.reason == "NotFound":
