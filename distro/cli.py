@@ -12,6 +12,7 @@ from pathlib import Path
 
 from distro import config
 from distro.logs import setup_logging
+from netproxy import cli as netproxy_cli
 
 DEFAULT_SERVER_DATA_DIR = "/var/lib/edgek8s/server"
 
@@ -131,6 +132,12 @@ def _server_parser(sub) -> argparse.ArgumentParser:
         help="an etcd v3 endpoint (host:port) to use instead of the embedded SQLite datastore",
     )
     p.add_argument(
+        "--advertise-address",
+        default="",
+        help="address the `kubernetes` Service's endpoints point at (default: the bind address, or the "
+        "address of the default-route interface)",
+    )
+    p.add_argument(
         "--service-cidr", default="10.43.0.0/16", help="range Service ClusterIPs are allocated from"
     )
     p.add_argument(
@@ -181,6 +188,7 @@ def _run_server(args) -> int:
         service_cidr=args.service_cidr,
         etcd_listen_client_urls=tuple(_csv(args.etcd_listen_client_urls)),
         disabled_controllers=frozenset(args.disable_controller),
+        advertise_address=args.advertise_address,
         node_monitor_grace_period=args.node_monitor_grace_period,
         node_autonomy=args.node_autonomy,
     )
@@ -242,7 +250,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     )
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR")
     sub = parser.add_subparsers(dest="command", required=True)
-    commands = {"datastore": _datastore_parser(sub), "server": _server_parser(sub)}
+    commands = {
+        "datastore": _datastore_parser(sub),
+        "server": _server_parser(sub),
+        "proxy": netproxy_cli.add_parser(sub),
+    }
     _snapshot_parser(sub)
     _kubectl_parser(sub)
     _token_parser(sub)

@@ -34,8 +34,28 @@ class ServerConfig:
     service_cidr: str = "10.43.0.0/16"
     etcd_listen_client_urls: tuple[str, ...] = ()
     disabled_controllers: frozenset[str] = field(default_factory=frozenset)
+    advertise_address: str = ""
     node_monitor_grace_period: float = 50.0
     node_autonomy: bool = False
+
+
+def advertise_address(bind_address: str) -> str:
+    """The address the `kubernetes` Service's endpoints point at: the bind address when it is a real one,
+    else the address of the interface with the default route (upstream's ChooseHostInterface idea),
+    else loopback (which EndpointSlices refuse, so the controllers say so)."""
+    try:
+        bind = ipaddress.ip_address(bind_address)
+    except ValueError:
+        bind = None
+    if bind is not None and not bind.is_unspecified and not bind.is_loopback:
+        return str(bind)
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        # connect() on UDP only picks a route and a source address; nothing is sent
+        probe.connect(("192.0.2.1", 9))
+        source = probe.getsockname()[0]
+        if not ipaddress.ip_address(source).is_loopback:
+            return source
+    return "127.0.0.1"
 
 
 def _service_ip(cidr: str) -> str:
@@ -94,7 +114,7 @@ class Server:
         authenticator = auth.Authenticator(
             service_account_public_key=pki.service_account_key.public_key(), lookup_secret=secrets_of
         )
-        advertise = "127.0.0.1" if ipaddress.ip_address(cfg.bind_address).is_unspecified else cfg.bind_address
+        advertise = cfg.advertise_address or advertise_address(cfg.bind_address)
         self.api = APIServer(
             ds,
             APIServerConfig(

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distro.apiserver import status
-from distro.apiserver.storage import ObjectStore, _too_large, decode
+from distro.apiserver.storage import ObjectStore, _too_large, decode_shared
 from kine_shim.client import Watch
 from kine_shim.etcdpb import kv_pb2
 from kine_shim.etcdpb import rpc_pb2 as pb
@@ -393,7 +393,7 @@ class WatchCache:
         objects: dict[bytes, Obj] = {}
         token, revision = "", 0
         while True:
-            page = await self._store.list(limit=_LIST_PAGE, continue_token=token)
+            page = await self._store.list(limit=_LIST_PAGE, continue_token=token, shared=True)
             revision = revision or page.resource_version
             for obj in page.items:
                 meta = obj["metadata"]
@@ -497,7 +497,7 @@ class WatchCache:
             ev = CacheEvent(DELETED, _with_resource_version(prev, kv.mod_revision), prev, kv.mod_revision)
         else:
             try:
-                obj = decode(kv.value, kv.mod_revision)
+                obj = decode_shared(kv.value, kv.mod_revision)
             except ValueError:
                 log.error("skipping undecodable value of %r at revision %d", kv.key, kv.mod_revision)
                 return
