@@ -8,6 +8,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -155,3 +156,26 @@ def test_logs_and_exec_say_why_they_are_unavailable(edge):
     logs = edge.kubectl("logs", "logged", check=False)
     assert logs.returncode == 1
     assert "agent tunnel is not implemented" in logs.stderr
+
+
+def test_kubernetes_service_points_at_the_advertise_address(tmp_path):
+    server = EdgeServer(
+        tmp_path / "data", tmp_path / "server.log", "--advertise-address", "192.0.2.77"
+    ).start()
+    try:
+        deadline = time.monotonic() + 20
+        out = ""
+        while time.monotonic() < deadline and "192.0.2.77" not in out:
+            out = server.kubectl("get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets}").stdout
+            time.sleep(0.2)
+        subsets = json.loads(out)
+        assert subsets == [
+            {
+                "addresses": [{"ip": "192.0.2.77"}],
+                "ports": [{"name": "https", "port": server.port, "protocol": "TCP"}],
+            }
+        ]
+        sa = server.kubectl("get", "sa", "default", "-n", "kube-system", "-o", "name").stdout.strip()
+        assert sa == "serviceaccount/default"
+    finally:
+        server.stop()
