@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from distro.apiserver.app import APIServer
 
 DEFAULT_WATCH_TIMEOUT = 1800
+# lists of at least this many items are streamed in chunks of about _CHUNK bytes
+_STREAM_AFTER = 200
+_CHUNK = 256 * 1024
 
 
 def _int_param(request: web.Request, name: str, default: int | None = None) -> int | None:
@@ -215,7 +218,7 @@ class ResourceHandler:
 
         return matches
 
-    async def list(self, request: web.Request, res: Resource, info: RequestInfo) -> web.Response:
+    async def list(self, request: web.Request, res: Resource, info: RequestInfo) -> web.StreamResponse:
         rd = res.rd
         limit = _int_param(request, "limit", 0) or 0
         rv = request.query.get("resourceVersion") or ""
@@ -258,14 +261,15 @@ class ResourceHandler:
             resp = self.respond(request, body)
             resp.headers["Content-Type"] = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
             return resp
-        return self._fast_list(request, rd, result.items, list_meta)
+        return await self._fast_list(request, rd, result.items, list_meta)
 
-    def _fast_list(
+    async def _fast_list(
         self, request: web.Request, rd: ResourceDef, items: list[Obj], list_meta: Obj
-    ) -> web.Response:
-        """Lists are the hot path (5,000 pods): encode items one by one into a join, no deep copies."""
+    ) -> web.StreamResponse:
+        """Lists are the hot path (5,000 pods): items are encoded one by one and streamed in chunks, so
+        neither a deep copy nor the whole body is ever held in memory at once."""
         target: Target = request["target"]
-        if target.media != negotiate.JSON:
+        if target.media != negotiate.JSON or len(items) < _STREAM_AFTER:
             body = {
                 "kind": rd.list_kind,
                 "apiVersion": rd.group_version,
@@ -275,15 +279,25 @@ class ResourceHandler:
             return self.respond(request, body)
         dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
         kinds = f'"kind":"{rd.list_kind}","apiVersion":"{rd.group_version}"'
-        head = f'{{{kinds},"metadata":{dumps(list_meta)},"items":['
         prefix = f'{{"kind":"{rd.kind}","apiVersion":"{rd.group_version}",'
-        parts = []
-        for o in items:
-            encoded = dumps({k: v for k, v in o.items() if k not in ("kind", "apiVersion")})
-            parts.append(prefix + encoded[1:] if encoded != "{}" else prefix[:-1] + "}")
-        body = (head + ",".join(parts) + "]}").encode()
-        resp = web.Response(body=body, content_type=None)
+        resp = web.StreamResponse(status=200)
         resp.headers["Content-Type"] = negotiate.JSON
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        chunk: list[str] = [f'{{{kinds},"metadata":{dumps(list_meta)},"items":[']
+        size = 0
+        for i, o in enumerate(items):
+            encoded = dumps({k: v for k, v in o.items() if k not in ("kind", "apiVersion")})
+            chunk.append(
+                ("," if i else "") + (prefix + encoded[1:] if encoded != "{}" else prefix[:-1] + "}")
+            )
+            size += len(encoded)
+            if size >= _CHUNK:
+                await resp.write("".join(chunk).encode())
+                chunk, size = [], 0
+        chunk.append("]}")
+        await resp.write("".join(chunk).encode())
+        await resp.write_eof()
         return resp
 
     async def watch(self, request: web.Request, res: Resource, info: RequestInfo) -> web.StreamResponse:

@@ -39,6 +39,8 @@ class WorkQueue:
 
     def add_after(self, key: str, delay: float) -> None:
         """Adds key after delay seconds; an earlier pending add_after for the key wins."""
+        if self.shutting_down:
+            return
         if delay <= 0:
             self.add(key)
             return
