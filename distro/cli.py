@@ -152,6 +152,16 @@ def _server_parser(sub) -> argparse.ArgumentParser:
         help="name of a controller not to run (repeatable)",
     )
     p.add_argument(
+        "--cluster-cidr",
+        default="10.42.0.0/16",
+        help="pod network; traffic to Services from outside is masqueraded",
+    )
+    p.add_argument(
+        "--disable-proxy",
+        action="store_true",
+        help="do not run the embedded nftables service proxy (it also stays off when nft is not usable)",
+    )
+    p.add_argument(
         "--node-monitor-grace-period",
         type=float,
         default=50.0,
@@ -189,6 +199,8 @@ def _run_server(args) -> int:
         etcd_listen_client_urls=tuple(_csv(args.etcd_listen_client_urls)),
         disabled_controllers=frozenset(args.disable_controller),
         advertise_address=args.advertise_address,
+        cluster_cidr=args.cluster_cidr,
+        disable_proxy=args.disable_proxy,
         node_monitor_grace_period=args.node_monitor_grace_period,
         node_autonomy=args.node_autonomy,
     )

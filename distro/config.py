@@ -37,11 +37,23 @@ def parse(
     if command is None or not hasattr(first, "config"):
         return parser.parse_args(argv)
     path = Path(first.config) if first.config else DEFAULT_CONFIG
+    appended: dict[str, list] = {}
     if path.exists():
-        command.set_defaults(**file_defaults(command, path))
+        values = file_defaults(command, path)
+        # a repeatable flag given on the command line replaces the file's list instead of adding to it
+        # (argparse would append to a default), so those are applied only when the flag is absent
+        for action in command._actions:
+            if isinstance(action, argparse._AppendAction) and action.dest in values:
+                appended[action.dest] = values.pop(action.dest)
+        command.set_defaults(**values)
     elif first.config:
         raise ConfigError(f"config file {path} does not exist")
-    return parser.parse_args(argv)
+    untouched = {dest: command.get_default(dest) for dest in appended}
+    args = parser.parse_args(argv)
+    for dest, value in appended.items():
+        if getattr(args, dest) is untouched[dest]:
+            setattr(args, dest, value)
+    return args
 
 
 def _actions_by_key(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:

@@ -35,6 +35,8 @@ class ServerConfig:
     etcd_listen_client_urls: tuple[str, ...] = ()
     disabled_controllers: frozenset[str] = field(default_factory=frozenset)
     advertise_address: str = ""
+    cluster_cidr: str = "10.42.0.0/16"
+    disable_proxy: bool = False
     node_monitor_grace_period: float = 50.0
     node_autonomy: bool = False
 
@@ -58,6 +60,13 @@ def advertise_address(bind_address: str) -> str:
     return "127.0.0.1"
 
 
+def _local_host(bind_address: str) -> str:
+    """Where this machine's admin kubeconfig reaches the server: loopback when it listens everywhere."""
+    if ipaddress.ip_address(bind_address).is_unspecified:
+        return "::1" if ipaddress.ip_address(bind_address).version == 6 else "127.0.0.1"
+    return bind_address
+
+
 def _service_ip(cidr: str) -> str:
     return str(ipaddress.ip_network(cidr, strict=False).network_address + 1)
 
@@ -72,6 +81,8 @@ class Server:
         self._tasks: list[asyncio.Task] = []
         self.kubeconfig: Path | None = None
         self.controllers: ControllerManager | None = None
+        self._proxy_stop = asyncio.Event()
+        self._proxy: asyncio.Task | None = None
 
     async def _datastore(self) -> Datastore:
         if self.config.datastore_endpoint:
@@ -134,19 +145,39 @@ class Server:
             shutdown_timeout=1.0,
         )
         await site.start()
-        self.kubeconfig = pki.write_admin_kubeconfig(cfg.https_listen_port)
+        self.kubeconfig = pki.write_admin_kubeconfig(cfg.https_listen_port, _local_host(cfg.bind_address))
         controller_config = ControllerConfig(
             node_monitor_grace_period=cfg.node_monitor_grace_period,
             node_autonomy=cfg.node_autonomy,
             advertise_address=advertise,
             advertise_port=cfg.https_listen_port,
         )
+        if not cfg.disable_proxy:
+            self._proxy = asyncio.create_task(self._run_proxy(), name="service-proxy")
         self.controllers = ControllerManager(
             self.api, cfg.disabled_controllers, socket.gethostname(), controller_config
         )
         await self.controllers.start()
 
+    async def _run_proxy(self) -> None:
+        """The embedded service proxy, through the API like any other client; without a usable nft it
+        says why once and the server carries on."""
+        from netproxy.model import ProxyConfig
+        from netproxy.runner import ProxySettings, run_proxy
+
+        assert self.kubeconfig is not None
+        config = ProxyConfig(cluster_cidrs=(self.config.cluster_cidr,))
+        settings = ProxySettings(node_name=socket.gethostname().lower())
+        try:
+            await run_proxy(self.kubeconfig, config, self._proxy_stop, settings)
+        except Exception:  # the proxy is optional: the control plane must keep running
+            log.exception("service proxy stopped")
+
     async def stop(self) -> None:
+        if self._proxy is not None:
+            self._proxy_stop.set()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._proxy, 5)
         if self.controllers is not None:
             await self.controllers.stop()
         for task in self._tasks:

@@ -58,3 +58,22 @@ def test_the_cli_reports_config_errors_without_a_traceback(tmp_path, capsys):
     path.write_text("nope: 1\n")
     assert cli.main(["datastore", "--config", str(path)]) == 2
     assert "unknown key 'nope'" in capsys.readouterr().err
+
+
+def test_repeatable_flags_on_the_command_line_replace_the_files_list(tmp_path):
+    import argparse
+
+    from distro import config
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command")
+    cmd = sub.add_parser("run")
+    config.add_config_flag(cmd)
+    cmd.add_argument("--tls-san", action="append", default=[])
+    path = tmp_path / "c.yaml"
+    path.write_text("tls-san: [a.example, b.example]\n")
+    from_file = config.parse(parser, {"run": cmd}, ["run", "--config", str(path)])
+    assert from_file.tls_san == ["a.example", "b.example"]
+    cmd.set_defaults(tls_san=[])
+    from_flags = config.parse(parser, {"run": cmd}, ["run", "--config", str(path), "--tls-san", "c.example"])
+    assert from_flags.tls_san == ["c.example"]

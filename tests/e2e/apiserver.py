@@ -39,6 +39,8 @@ class EdgeServer:
             str(self.port),
             "--bind-address",
             "127.0.0.1",
+            # the embedded service proxy would install nftables rules on the test machine itself
+            "--disable-proxy",
             *self.extra,
         ]
 

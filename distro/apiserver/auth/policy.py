@@ -208,6 +208,15 @@ def _cluster_roles() -> list[Obj]:
             [_rule("create get list watch", ["certificates.k8s.io"], "certificatesigningrequests")],
         ),
         _cluster_role("system:node", _node_rules()),
+        _cluster_role(
+            "system:node-proxier",
+            [
+                _rule("list watch", CORE, "endpoints services"),
+                _rule("get list watch", CORE, "nodes"),
+                _rule("create patch update", [*CORE, "events.k8s.io"], "events"),
+                _rule("list watch", ["discovery.k8s.io"], "endpointslices"),
+            ],
+        ),
     ]
 
 
@@ -223,6 +232,9 @@ def _cluster_role_bindings() -> list[Obj]:
         _binding("system:service-account-issuer-discovery", [_group("system:serviceaccounts")]),
         # Upstream keeps this binding with no subjects: nodes are authorized by the Node authorizer.
         _binding("system:node", []),
+        _binding(
+            "system:node-proxier", [{"apiGroup": RBAC_GROUP, "kind": "User", "name": "system:kube-proxy"}]
+        ),
     ]
 
 
