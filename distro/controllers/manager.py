@@ -33,6 +33,7 @@ CONTROLLERS: dict[str, str] = {
     "serviceip": "distro.controllers.serviceip:ServiceIPRepairController",
     "serviceaccount": "distro.controllers.serviceaccount:ServiceAccountController",
     "garbagecollector": "distro.controllers.garbagecollector:GarbageCollector",
+    "podgc": "distro.controllers.podgc:PodGCController",
 }
 
 
