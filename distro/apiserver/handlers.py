@@ -438,8 +438,8 @@ class ResourceHandler:
         except status.StatusError as exc:
             with contextlib.suppress(ConnectionError):
                 await resp.write(_line({"type": "ERROR", "object": exc.status()}))
-        except (ConnectionError, asyncio.CancelledError):
-            raise
+        except ConnectionError:
+            pass  # the client went away: an ordinary end of a watch, not an error
         finally:
             await watcher.close()
 

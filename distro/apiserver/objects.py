@@ -7,11 +7,13 @@ deletion, namespace finalization) that upstream also keeps in its API server.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +66,7 @@ class Resource:
         self.cache = cache
         self.hooks = hooks
         self._schema = schemas.kind_schema(rd.schema_name) if rd.schema_name in schemas.COMPONENTS else None
+        self._key_locks = KeyLocks()
 
     # -- decoding what the client sent --
 
@@ -372,6 +375,14 @@ class Resource:
         *,
         force: bool = False,
     ) -> tuple[Obj, bool]:
+        # patches of one object from this server queue up instead of racing each other into conflicts;
+        # other servers sharing the datastore are still handled by the optimistic retry below
+        async with self._key_locks.hold((namespace, name)):
+            return await self._patch(namespace, name, patch_type, raw, opts, force)
+
+    async def _patch(
+        self, namespace: str, name: str, patch_type: str, raw: bytes, opts: WriteOptions, force: bool
+    ) -> tuple[Obj, bool]:
         ns = namespace if self.rd.namespaced else None
         for _ in range(16):
             try:
@@ -381,8 +392,10 @@ class Resource:
                     return await self._apply_create(namespace, name, raw, opts, force), True
                 raise
             new = self._patched(old, patch_type, raw, opts, force)
-            wanted_rv = new["metadata"].get("resourceVersion")
-            if wanted_rv and wanted_rv != old["metadata"]["resourceVersion"]:
+            # a patch that leaves resourceVersion alone carries the current one: it has no precondition and
+            # is re-applied to the latest object on a conflict; one that names another version fails. (A
+            # patch naming the current version is re-applied too, and then fails as it no longer matches.)
+            if new["metadata"].get("resourceVersion") not in (None, old["metadata"]["resourceVersion"]):
                 raise status.conflict(self.rd.plural, self.rd.group, name, status.MODIFIED)
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
             new = self.check_body(new, namespace, WriteOptions(field_validation="Ignore"), name=name)
@@ -392,7 +405,7 @@ class Resource:
             try:
                 return await self._write_update(new, old, opts), False
             except status.StatusError as exc:
-                if exc.reason == "Conflict" and not wanted_rv and "modified" in exc.message:
+                if exc.reason == "Conflict" and exc.message.endswith(status.MODIFIED):
                     continue
                 raise
         raise status.conflict(self.rd.plural, self.rd.group, name, "too many concurrent updates, retry later")
@@ -647,6 +660,27 @@ def _bump_template_generation(new: Obj, old: Obj) -> None:
 def _without_manager(opts: WriteOptions) -> WriteOptions:
     """Apply tracks its own ownership; the write underneath must not record an Update on top."""
     return WriteOptions(opts.dry_run, "", opts.field_validation, opts.subresource, opts.warnings)
+
+
+class KeyLocks:
+    """One asyncio lock per key while anyone holds or waits for it; nothing kept for idle keys."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Any, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Any) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 class Hooks:

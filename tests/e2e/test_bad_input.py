@@ -3,6 +3,7 @@ server keeps serving; a hypothesis fuzz over bodies and query strings asserts no
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import aiohttp
@@ -248,3 +249,20 @@ async def test_field_validation_modes(http):
         assert resp.status == 201 and "Warning" not in resp.headers
     code, status = await send(http, "POST", CMS, json.dumps(unknown), params={"fieldValidation": "Loose"})
     assert code == 400 and "Invalid fieldValidation" in status["message"]
+
+
+async def test_concurrent_patches_without_a_precondition_all_apply(http):
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "contended"}, "data": {}}
+    assert (await send(http, "POST", CMS, json.dumps(body)))[0] == 201
+
+    async def patch(i: int) -> int:
+        merge = json.dumps({"data": {f"k{i}": str(i)}})
+        return (await send(http, "PATCH", f"{CMS}/contended", merge, "application/merge-patch+json"))[0]
+
+    codes = await asyncio.gather(*(patch(i) for i in range(40)))
+    assert codes == [200] * 40
+    code, cm = await send(http, "GET", f"{CMS}/contended")
+    assert len(cm["data"]) == 40
+    stale = json.dumps({"metadata": {"resourceVersion": "1"}, "data": {"x": "y"}})
+    code, status = await send(http, "PATCH", f"{CMS}/contended", stale, "application/merge-patch+json")
+    assert code == 409 and status["reason"] == "Conflict"
