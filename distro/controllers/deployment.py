@@ -97,7 +97,7 @@ class DeploymentController(Controller):
         found = []
         for d in self.deployments.list(u.meta(rs).get("namespace") or ""):
             selector = u.selector_of(d)
-            if selector is not None and not selector.empty() and selector.matches(labels):
+            if selector is not None and not selector.empty and selector.matches(labels):
                 found.append(d)
         return found
 

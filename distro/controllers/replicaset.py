@@ -81,7 +81,7 @@ class ReplicaSetController(Controller):
         found = []
         for rs in self.replicasets.list(u.meta(pod).get("namespace") or ""):
             selector = u.selector_of(rs)
-            if selector is not None and not selector.empty() and selector.matches(labels):
+            if selector is not None and not selector.empty and selector.matches(labels):
                 found.append(rs)
         return found
 
