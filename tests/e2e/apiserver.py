@@ -86,6 +86,14 @@ class EdgeServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
+    def logged_errors(self) -> list[str]:
+        """Error-level log lines and tracebacks: a background task's bug shows up here and nowhere else."""
+        return [
+            line
+            for line in self.log_text().splitlines()
+            if '"level": "error"' in line or line.startswith("Traceback")
+        ]
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

@@ -13,6 +13,7 @@ def edge(tmp_path_factory):
     server = EdgeServer(tmp / "data", tmp / "server.log").start()
     yield server
     server.stop()
+    assert server.logged_errors() == []
 
 
 @pytest.fixture(scope="module", params=["embedded", pytest.param("etcd", marks=pytest.mark.oracle)])
@@ -27,5 +28,6 @@ def any_edge(request, tmp_path_factory):
     server = EdgeServer(tmp / "data", tmp / "server.log", *extra).start()
     yield server
     server.stop()
+    assert server.logged_errors() == []
     if etcd is not None:
         etcd.stop()

@@ -283,7 +283,9 @@ def test_get_output_forms(kube):
     # (with a rollout in progress: the old ReplicaSet's pods and a surge pod of the new one)
     assert lines(fields)[0] == "pod/standalone" and len(lines(fields)) >= 3
     assert all(name.startswith("pod/web-") for name in lines(fields)[1:])
-    running = kube.kubectl("get", "pods", "-A", "--field-selector", "status.phase!=Pending", "-o", "name").stdout
+    running = kube.kubectl(
+        "get", "pods", "-A", "--field-selector", "status.phase!=Pending", "-o", "name"
+    ).stdout
     assert running.strip() == ""
     bad = kube.kubectl("get", "pods", "--field-selector", "spec.bogus=1", check=False)
     assert bad.returncode == 1 and "field label not supported: spec.bogus" in bad.stderr
