@@ -19,6 +19,7 @@ from distro.apiserver.ipalloc import ServiceIPs, node_ports
 from distro.apiserver.metrics import Metrics, TimedDatastore
 from distro.apiserver.objects import Obj, Resource, WriteOptions
 from distro.apiserver.openapi import OpenAPIV3
+from distro.apiserver.openapi_v2 import OpenAPIV2
 from distro.apiserver.registry import RESOURCES, REVIEWS, ResourceDef, lookup
 from distro.apiserver.storage import ObjectStore
 from distro.apiserver.watchcache import WatchCache
@@ -221,6 +222,7 @@ class APIServer:
         r.add_get("/metrics", self._metrics)
         r.add_get("/openapi/v3", self._openapi_root)
         r.add_get("/openapi/v3/{path:.+}", self._openapi_doc)
+        r.add_get("/openapi/v2", OpenAPIV2(self.openapi).handle)
         r.add_get("/api", self._api)
         r.add_get("/apis", self._apis)
         r.add_route("*", "/api/{tail:.*}", self._resource)
