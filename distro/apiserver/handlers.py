@@ -36,6 +36,7 @@ DEFAULT_WATCH_TIMEOUT = 1800
 # lists of at least this many items are streamed in chunks of about _CHUNK bytes
 _STREAM_AFTER = 200
 _CHUNK = 256 * 1024
+_TABLE_SLICE = 500
 
 
 def _int_param(request: web.Request, name: str, default: int | None = None) -> int | None:
@@ -107,7 +108,7 @@ class ResourceHandler:
                 rd,
                 [obj],
                 list_metadata={"resourceVersion": obj["metadata"].get("resourceVersion", "")},
-                include_object=request.query.get("includeObject") or "Metadata",
+                include_object=_include_object(request),
             )
         elif target.as_kind == "PartialObjectMetadata":
             body = _partial(obj)
@@ -244,11 +245,10 @@ class ResourceHandler:
                 list_meta["remainingItemCount"] = result.remaining
         target: Target = request["target"]
         if target.as_kind == "Table":
+            if target.media == negotiate.JSON and len(result.items) >= _STREAM_AFTER:
+                return await self._streamed_table(request, rd, result.items, list_meta)
             body = printers.table(
-                rd,
-                result.items,
-                list_metadata=list_meta,
-                include_object=request.query.get("includeObject") or "Metadata",
+                rd, result.items, list_metadata=list_meta, include_object=_include_object(request)
             )
             return self.respond(request, body)
         if target.as_kind in ("PartialObjectMetadataList", "PartialObjectMetadata"):
@@ -297,6 +297,29 @@ class ResourceHandler:
                 chunk, size = [], 0
         chunk.append("]}")
         await resp.write("".join(chunk).encode())
+        await resp.write_eof()
+        return resp
+
+    async def _streamed_table(
+        self, request: web.Request, rd: ResourceDef, items: list[Obj], list_meta: Obj
+    ) -> web.StreamResponse:
+        """A big Table rendered and sent a slice of rows at a time, never whole in memory."""
+        include = _include_object(request)
+        dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+        resp = web.StreamResponse(status=200)
+        resp.headers["Content-Type"] = request["target"].content_type
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        head = printers.table(rd, [], list_metadata=list_meta, include_object=include)
+        del head["rows"]
+        await resp.write(dumps(head)[:-1].encode() + b',"rows":[')
+        for start in range(0, len(items), _TABLE_SLICE):
+            rows = printers.table(
+                rd, items[start : start + _TABLE_SLICE], list_metadata={}, include_object=include
+            )["rows"]
+            text = ",".join(dumps(row) for row in rows)
+            await resp.write(((",") if start else "").encode() + text.encode())
+        await resp.write(b"]}")
         await resp.write_eof()
         return resp
 
@@ -379,7 +402,7 @@ class ResourceHandler:
         end_marker: int | None,
     ) -> None:
         target: Target = request["target"]
-        include = request.query.get("includeObject") or "Metadata"
+        include = _include_object(request)
         first_table = True
 
         async def initial_then_changes():
@@ -699,6 +722,15 @@ class ResourceHandler:
             body["status"]["denied"] = False
         body.setdefault("metadata", {})["creationTimestamp"] = None
         return self.respond(request, body, 201)
+
+
+def _include_object(request: web.Request) -> str:
+    value = request.query.get("includeObject") or "Metadata"
+    if value not in ("None", "Metadata", "Object"):
+        raise status.bad_request(
+            f'includeObject: Unsupported value: "{value}": supported values: "Metadata", "None", "Object"'
+        )
+    return value
 
 
 def _line(doc: Obj) -> bytes:

@@ -3,6 +3,7 @@ data, the config file, `edgek8s token`, `edgek8s kubectl`, health and metrics en
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import ssl
@@ -179,3 +180,44 @@ def test_kubernetes_service_points_at_the_advertise_address(tmp_path):
         assert sa == "serviceaccount/default"
     finally:
         server.stop()
+
+
+async def test_big_lists_are_streamed_whole(edge):
+    import aiohttp
+
+    ctx = ssl_context(edge, edge.kubeconfig)
+    edge.kubectl("create", "namespace", "big")
+    base = "/api/v1/namespaces/big/configmaps"
+    async with aiohttp.ClientSession(
+        base_url=edge.url, connector=aiohttp.TCPConnector(ssl=ctx, limit=8)
+    ) as http:
+
+        async def create(i: int) -> None:
+            body = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": f"cm-{i:03d}"},
+                "data": {"i": str(i)},
+            }
+            async with http.post(base, json=body) as resp:
+                assert resp.status == 201
+
+        await asyncio.gather(*(create(i) for i in range(450)))
+        for rv in ("", "0"):
+            async with http.get(base, params={"resourceVersion": rv} if rv else None) as resp:
+                listed = json.loads(await resp.read())
+            assert [o["metadata"]["name"] for o in listed["items"]] == [f"cm-{i:03d}" for i in range(450)]
+            assert all(o["kind"] == "ConfigMap" and o["apiVersion"] == "v1" for o in listed["items"])
+            table_accept = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}
+            async with http.get(
+                base, headers=table_accept, params={"resourceVersion": rv} if rv else None
+            ) as resp:
+                assert resp.headers["Content-Type"].startswith("application/json;as=Table")
+                table = json.loads(await resp.read())
+            assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
+            assert [r["cells"][:2] for r in table["rows"]] == [[f"cm-{i:03d}", 1] for i in range(450)]
+            assert table["metadata"]["resourceVersion"] == listed["metadata"]["resourceVersion"] or rv == ""
+        async with http.get(base, headers=table_accept, params={"includeObject": "Everything"}) as resp:
+            assert resp.status == 400
+    printed = edge.kubectl("get", "cm", "-n", "big", "--no-headers").stdout.splitlines()
+    assert len(printed) == 450 and printed[0].split()[:2] == ["cm-000", "1"]
