@@ -201,23 +201,9 @@ class ResourceHandler:
     # -- list / watch --
 
     def predicate(self, request: web.Request, rd: ResourceDef) -> Callable[[Obj], bool] | None:
-        label_text = request.query.get("labelSelector") or ""
-        field_text = request.query.get("fieldSelector") or ""
-        labels = selectors.parse_label_selector(label_text) if label_text else None
-        fields = (
-            selectors.parse_field_selector(field_text, rd.field_selector_fields, rd.kind)
-            if field_text
-            else None
+        return selectors.object_predicate(
+            rd, request.query.get("labelSelector") or "", request.query.get("fieldSelector") or ""
         )
-        if labels is None and fields is None:
-            return None
-
-        def matches(obj: Obj) -> bool:
-            if labels is not None and not labels.matches(obj.get("metadata", {}).get("labels")):
-                return False
-            return fields is None or fields.matches(selectors.object_fields(rd, obj))
-
-        return matches
 
     async def list(self, request: web.Request, res: Resource, info: RequestInfo) -> web.StreamResponse:
         rd = res.rd

@@ -222,7 +222,7 @@ class Resource:
             causes = strategies.validate_create(self.rd, obj)
             if causes:
                 raise strategies.invalid(self.rd, meta.get("name") or "", causes)
-            obj = (
+            candidate = (
                 ssa.track_update(
                     None,
                     obj,
@@ -239,7 +239,7 @@ class Resource:
                 else obj
             )
             try:
-                return await self._store_new(obj, opts)
+                return await self._store_new(candidate, opts)
             except status.StatusError as exc:
                 if exc.reason == "AlreadyExists" and generated and attempt + 1 < attempts:
                     continue

@@ -732,3 +732,22 @@ def object_fields(rd: ResourceDef, obj: Mapping[str, Any]) -> dict[str, str]:
         extract = _FIELD_EXTRACTORS.get((rd.group, rd.kind, field))
         fields[field] = extract(obj) if extract else _field_string(_dig(obj, field))
     return fields
+
+
+def object_predicate(
+    rd: ResourceDef, label_selector: str, field_selector: str
+) -> Callable[[Mapping[str, Any]], bool] | None:
+    """A list/watch request's selectors as one test on objects; None when there are none (matches all)."""
+    labels = parse_label_selector(label_selector) if label_selector else None
+    fields = (
+        parse_field_selector(field_selector, rd.field_selector_fields, rd.kind) if field_selector else None
+    )
+    if labels is None and fields is None:
+        return None
+
+    def matches(obj: Mapping[str, Any]) -> bool:
+        if labels is not None and not labels.matches((obj.get("metadata") or {}).get("labels")):
+            return False
+        return fields is None or fields.matches(object_fields(rd, obj))
+
+    return matches

@@ -112,21 +112,7 @@ class LocalClient:
 
     @staticmethod
     def _predicate(rd: ResourceDef, label_selector: str, field_selector: str):
-        labels = selectors.parse_label_selector(label_selector) if label_selector else None
-        fields = (
-            selectors.parse_field_selector(field_selector, rd.field_selector_fields, rd.kind)
-            if field_selector
-            else None
-        )
-        if labels is None and fields is None:
-            return None
-
-        def matches(obj: Obj) -> bool:
-            if labels is not None and not labels.matches((obj.get("metadata") or {}).get("labels")):
-                return False
-            return fields is None or fields.matches(selectors.object_fields(rd, obj))
-
-        return matches
+        return selectors.object_predicate(rd, label_selector, field_selector)
 
     async def get(self, rd: ResourceDef, namespace: str, name: str) -> Obj:
         return _with_kind(rd, await self._res(rd).get(namespace, name))
