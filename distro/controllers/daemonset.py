@@ -41,6 +41,7 @@ from distro.controllers.nodelifecycle import (
     TAINT_UNSCHEDULABLE,
     tolerates,
 )
+from distro.controllers.scheduling import predicates
 
 log = logging.getLogger(__name__)
 
@@ -85,50 +86,17 @@ def _same_toleration(a: Obj, b: Obj) -> bool:
     ) == (b.get("operator") or "Equal")
 
 
-def _expression_matches(expr: Obj, value: str | None) -> bool:
-    operator, values = expr.get("operator"), expr.get("values") or []
-    if operator == "In":
-        return value is not None and value in values
-    if operator == "NotIn":
-        return value is None or value not in values
-    if operator == "Exists":
-        return value is not None
-    if operator == "DoesNotExist":
-        return value is None
-    if operator in ("Gt", "Lt") and value is not None and len(values) == 1:
-        try:
-            have, bound = int(value), int(values[0])
-        except ValueError:
-            return False
-        return have > bound if operator == "Gt" else have < bound
-    return False
-
-
-def _term_matches(term: Obj, node: Obj) -> bool:
-    expressions, fields = term.get("matchExpressions") or [], term.get("matchFields") or []
-    if not expressions and not fields:
-        return False
-    labels = node["metadata"].get("labels") or {}
-    if not all(_expression_matches(e, labels.get(e.get("key", ""))) for e in expressions):
-        return False
-    return all(
-        e.get("key") == "metadata.name" and _expression_matches(e, node["metadata"]["name"]) for e in fields
-    )
-
-
 def node_matches(spec: Obj, node: Obj) -> bool:
-    """The pod spec's nodeName, nodeSelector and required node affinity admit the node."""
-    if spec.get("nodeName") and spec["nodeName"] != node["metadata"]["name"]:
+    """The pod spec's nodeName, nodeSelector and required node affinity admit the node (the same
+    predicates the scheduler uses, as upstream shares them)."""
+    name = node["metadata"]["name"]
+    if spec.get("nodeName") and spec["nodeName"] != name:
         return False
     labels = node["metadata"].get("labels") or {}
     if any(labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
         return False
-    required = ((spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    )
-    if required is None:
-        return True
-    return any(_term_matches(term, node) for term in required.get("nodeSelectorTerms") or [])
+    terms = predicates.required_terms(spec)
+    return terms is None or any(predicates.term_matches(term, labels, name) for term in terms)
 
 
 def should_run(ds: Obj, node: Obj) -> tuple[bool, bool]:
