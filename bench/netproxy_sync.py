@@ -12,26 +12,50 @@ For N services x 2 endpoints (IPv4 ClusterIP, TCP) three rulesets are generated 
               to per-endpoint chains (one anonymous verdict map per service, 2 extra chains per service)
 
 Also measured for ours: render + diff time in Python, and one incremental transaction (one endpoint of one
-service changes) applied on top of the full table. Needs root, nft and ip.
+service changes) applied on top of the full table.
+
+Then, per size, where the time of such a one-service update goes (medians of --update-repeats runs, each
+change applied and reverted so the table stays the same size). nft runs from inside the namespace
+(this process enters it), as the proxy runs it in its own, so `ip netns exec` is measured separately:
+
+  render, diff      Python: the whole model rendered again, and diffed against the installed state
+  nft empty         `nft -f -` with empty input: process start, nothing sent to the kernel
+  nft no-op         `add table ip edgek8s`: + the table cache and an (empty) kernel commit
+  nft add element   add one element to a plain set: + the caches nft fills for any rule or element command
+                    (nft 1.0.x dumps every chain of every table: ~1 chain per service here)
+  nft del element   delete it again: + the wait at nft's exit for the kernel to free what the transaction
+                    removed (closing nft's netlink socket flushes that deferred work, an RCU grace period);
+                    every real update removes something (old rules, old elements)
+  nft tx            the update's own transaction (flush + refill of the service's chain, hairpin set
+                    elements): + the rules, and the kernel's validation of the whole table, which every
+                    added rule with a dnat/jump (or verdict-map element with a goto) sets off
+  ip netns exec tx  the same, started through `ip netns exec` (what the full-sync table's column used)
+  sync end to end   RuleSyncer.sync() with the real NftApplier: render + diff + nft, what a change costs
+
+Needs root, nft and ip.
 
     python bench/netproxy_sync.py                 # 1k, 5k, 10k services
     python bench/netproxy_sync.py --sizes 1000    # quick
 
-Results: a table on stdout, JSON in bench/results/netproxy_sync.json.
+Results: tables on stdout, JSON in bench/results/netproxy_sync.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import ctypes
 import dataclasses
 import hashlib
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,14 +63,18 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from netproxy.applier import NftApplier  # noqa: E402
 from netproxy.diff import diff, full_sync  # noqa: E402
 from netproxy.model import Endpoint, ProxyConfig, ServicePort  # noqa: E402
-from netproxy.render import render  # noqa: E402
+from netproxy.render import HAIRPIN, render  # noqa: E402
+from netproxy.syncer import RuleSyncer  # noqa: E402
 from netproxy.transaction import ELEMENT_CHUNK  # noqa: E402
 
 T = TypeVar("T")
 DEFAULT_OUT = REPO / "bench" / "results" / "netproxy_sync.json"
 CLUSTER_CIDR = "10.42.0.0/16"
+CONFIG = ProxyConfig(families=("ip",), cluster_cidrs=(CLUSTER_CIDR,), nodeport_addresses=())
+CLONE_NEWNET = 0x40000000
 
 
 def model(count: int) -> tuple[list[ServicePort], dict]:
@@ -141,19 +169,16 @@ def with_netns(tag: str, body: Callable[[str], T]) -> T:
 
 def measure(count: int, timeout: float) -> dict:
     services, endpoints = model(count)
-    config = ProxyConfig(families=("ip",), cluster_cidrs=(CLUSTER_CIDR,), nodeport_addresses=())
     start = time.monotonic()
-    state = render(config, services, endpoints)
+    state = render(CONFIG, services, endpoints)
     render_s = time.monotonic() - start
     ours = full_sync(state).render()
-    forced = full_sync(render(dataclasses.replace(config, lb_map_threshold=2), services, endpoints)).render()
+    forced = full_sync(render(dataclasses.replace(CONFIG, lb_map_threshold=2), services, endpoints)).render()
     kube = kube_proxy_style(services, endpoints)
 
-    changed = dict(endpoints)
-    target = services[count // 2]
-    changed[target.key] = [endpoints[target.key][0], Endpoint("10.44.0.1", 8080)]
+    changed = one_endpoint_changed(services, endpoints)
     start = time.monotonic()
-    new_state = render(config, services, changed)
+    new_state = render(CONFIG, services, changed)
     tx = diff(state, new_state)
     incr_render_s = time.monotonic() - start
 
@@ -180,14 +205,145 @@ def measure(count: int, timeout: float) -> dict:
     }
 
 
+def one_endpoint_changed(services: list[ServicePort], endpoints: dict) -> dict:
+    """The model with the second endpoint of the middle service replaced."""
+    changed = dict(endpoints)
+    target = services[len(services) // 2]
+    changed[target.key] = [endpoints[target.key][0], Endpoint("10.44.0.1", 8080)]
+    return changed
+
+
+def _setns(fd: int) -> None:
+    setns = getattr(os, "setns", None)  # Python 3.12+
+    if setns is not None:
+        setns(fd, CLONE_NEWNET)
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns")
+
+
+@contextlib.contextmanager
+def inside(netns: str) -> Iterator[None]:
+    """This thread, and what it starts, in `netns` (nft without `ip netns exec` in front); back after."""
+    with open("/proc/self/ns/net") as home, open(f"/run/netns/{netns}") as target:
+        _setns(target.fileno())
+        try:
+            yield
+        finally:
+            _setns(home.fileno())
+
+
+def _nft(text: str, prefix: tuple[str, ...] = ()) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [*prefix, "nft", "-f", "-"], input=text, text=True, capture_output=True, timeout=60
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"nft failed: {result.stderr[:2000]}")
+    return elapsed
+
+
+def _median_ms(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1000, 1)
+
+
+def _nft_pair_ms(
+    forward: str, back: str, repeats: int, prefix: tuple[str, ...] = ()
+) -> tuple[float, float, float]:
+    """Medians of `forward`, of `back` (which undoes it) and of both, `repeats` runs each, alternating."""
+    there, again = [], []
+    for _ in range(repeats):
+        there.append(_nft(forward, prefix))
+        again.append(_nft(back, prefix))
+    return _median_ms(there), _median_ms(again), _median_ms(there + again)
+
+
+def _python_ms(services: list[ServicePort], endpoints: dict, changed: dict, repeats: int) -> dict:
+    installed = render(CONFIG, services, endpoints)
+    render_s, diff_s = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        desired = render(CONFIG, services, changed)
+        middle = time.perf_counter()
+        diff(installed, desired)
+        render_s.append(middle - start)
+        diff_s.append(time.perf_counter() - middle)
+    return {"render_ms": _median_ms(render_s), "diff_ms": _median_ms(diff_s)}
+
+
+async def _sync_ms(services: list[ServicePort], endpoints: dict, changed: dict, repeats: int) -> float:
+    syncer = RuleSyncer(NftApplier(), CONFIG)
+    await syncer.sync(services, endpoints)
+    samples = []
+    for i in range(2 * repeats):
+        start = time.perf_counter()
+        result = await syncer.sync(services, changed if i % 2 == 0 else endpoints)
+        samples.append(time.perf_counter() - start)
+        assert not result.full and result.transaction
+    return _median_ms(samples)
+
+
+def update_breakdown(count: int, repeats: int, timeout: float) -> dict:
+    """Where the time of a one-endpoint update at `count` services goes (see the module docstring)."""
+    services, endpoints = model(count)
+    changed = one_endpoint_changed(services, endpoints)
+    row: dict = {"services": count, **_python_ms(services, endpoints, changed, repeats)}
+    installed, desired = render(CONFIG, services, endpoints), render(CONFIG, services, changed)
+    forward, back = diff(installed, desired).render(), diff(desired, installed).render()
+    element = f"ip edgek8s {HAIRPIN} {{ 10.99.0.1 . 10.99.0.1 }}"
+
+    def body(ns: str) -> None:
+        nft_load(ns, full_sync(installed).render(), timeout)
+        with inside(ns):
+            row["nft_empty_ms"] = _nft_pair_ms("", "", repeats)[2]
+            row["nft_noop_ms"] = _nft_pair_ms("add table ip edgek8s\n", "add table ip edgek8s\n", repeats)[2]
+            add, delete, _ = _nft_pair_ms(f"add element {element}\n", f"delete element {element}\n", repeats)
+            row["nft_add_element_ms"], row["nft_delete_element_ms"] = add, delete
+            row["nft_tx_ms"] = _nft_pair_ms(forward, back, repeats)[2]
+            row["sync_end_to_end_ms"] = asyncio.run(_sync_ms(services, endpoints, changed, repeats))
+        row["ip_netns_exec_tx_ms"] = _nft_pair_ms(forward, back, repeats, ("ip", "netns", "exec", ns))[2]
+
+    with_netns(f"update-{count}", body)
+    row["tx_commands"] = len(forward.splitlines())
+    return row
+
+
+_BREAKDOWN_COLUMNS = (
+    ("render", "render_ms"),
+    ("diff", "diff_ms"),
+    ("nft empty", "nft_empty_ms"),
+    ("nft no-op", "nft_noop_ms"),
+    ("nft add element", "nft_add_element_ms"),
+    ("nft del element", "nft_delete_element_ms"),
+    ("nft tx", "nft_tx_ms"),
+    ("ip netns exec tx", "ip_netns_exec_tx_ms"),
+    ("sync end to end", "sync_end_to_end_ms"),
+)
+
+
+def breakdown_table(rows: list[dict]) -> str:
+    header = "| services | " + " | ".join(title for title, _ in _BREAKDOWN_COLUMNS) + " |"
+    lines = [header, "|---:|" + "---:|" * len(_BREAKDOWN_COLUMNS)]
+    for r in rows:
+        cells = " | ".join(f"{r[key]:.1f} ms" for _, key in _BREAKDOWN_COLUMNS)
+        lines.append(f"| {r['services']:,} | {cells} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--timeout", type=float, default=300.0, help="per nft invocation")
+    parser.add_argument("--update-repeats", type=int, default=15, help="runs per update-breakdown median")
+    parser.add_argument("--no-breakdown", action="store_true", help="full syncs only")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
+    if args.update_repeats < 1:
+        parser.error("--update-repeats must be at least 1")
     if os.geteuid() != 0:
         sys.exit("needs root (network namespaces, nft)")
     nft_version = subprocess.run(["nft", "--version"], capture_output=True, text=True).stdout.strip()
@@ -206,12 +362,20 @@ def main() -> None:
             f"{r['kube_proxy_style_full_sync_s']:>10.2f}s {r['ratio_kube_over_ours']:>9.1f}x "
             f"{r['ours_incremental_apply_s']:>10.3f}s"
         )
+    updates = []
+    if not args.no_breakdown:
+        for count in args.sizes:
+            print(f"update breakdown at {count} services...", file=sys.stderr, flush=True)
+            updates.append(update_breakdown(count, args.update_repeats, args.timeout))
+        print(f"\none-endpoint update at N services, medians of {args.update_repeats} runs:")
+        print(breakdown_table(updates))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "nft": nft_version,
         "kernel": platform.release(),
         "python": platform.python_version(),
         "rows": rows,
+        "update_breakdown": updates,
     }
     args.out.write_text(json.dumps(document, indent=2) + "\n")
 

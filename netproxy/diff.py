@@ -87,6 +87,8 @@ def _diff_table(tx: Transaction, old: TableState, cur: TableState) -> None:
             continue  # contents belong to the packet path
         before = old.elements.get(set_name, {})
         after = cur.elements.get(set_name, {})
+        if before == after:
+            continue  # one comparison in C instead of the walks below (~10 ms at 10k services)
         if set_name in cur.sets:  # elements of a removed set go with the set
             gone = [k for k, v in before.items() if k not in after or after[k] != v]
             tx.delete_elements(fam, name, set_name, gone)
