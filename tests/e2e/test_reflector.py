@@ -106,3 +106,45 @@ async def test_reflector_loses_and_duplicates_nothing(edge):
         assert {n: o["metadata"]["resourceVersion"] for n, o in state.items()} == {
             n: o["metadata"]["resourceVersion"] for n, o in truth.items()
         }
+
+
+async def test_watch_list_sends_initial_events_then_the_end_bookmark(edge):
+    """sendInitialEvents (client-go's WatchList): the current objects as ADDED, then a bookmark annotated
+    k8s.io/initial-events-end, then changes; without the required parameters it is refused (422)."""
+    ctx = ssl_context(edge, edge.kubeconfig)
+    edge.kubectl("create", "namespace", "wl")
+    base = f"{edge.url}/api/v1/namespaces/wl/configmaps"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as http:
+        for name in ("a", "b"):
+            body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
+            async with http.post(base, json=body) as resp:
+                assert resp.status == 201
+        params = {
+            "watch": "1",
+            "sendInitialEvents": "true",
+            "resourceVersionMatch": "NotOlderThan",
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": "10",
+        }
+        async with http.get(base, params=params) as resp:
+            assert resp.status == 200
+            events = []
+            async for line in resp.content:
+                events.append(json.loads(line))
+                if events[-1]["type"] == "BOOKMARK":
+                    break
+            async with http.post(
+                base, json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+            ):
+                pass
+            events.append(json.loads(await resp.content.readline()))
+        assert [(e["type"], e["object"]["metadata"].get("name")) for e in events] == [
+            ("ADDED", "a"),
+            ("ADDED", "b"),
+            ("BOOKMARK", None),
+            ("ADDED", "c"),
+        ]
+        assert events[2]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+        async with http.get(base, params={"watch": "1", "sendInitialEvents": "true"}) as resp:
+            assert resp.status == 422
+            assert (await resp.json())["reason"] == "Invalid"
