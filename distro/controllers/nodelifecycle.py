@@ -27,6 +27,7 @@ from distro.controllers.client import Client, resource
 from distro.controllers.config import ControllerConfig
 from distro.controllers.events import EventRecorder
 from distro.controllers.informer import InformerFactory, Obj
+from distro.controllers.scheduling import predicates
 
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 AUTONOMY_ANNOTATION = "edgek8s.io/node-autonomy"
@@ -66,15 +67,13 @@ _TAINT_EVICTION_COMPONENT = "taint-eviction-controller"
 
 
 def toleration_matches(toleration: Obj, taint: Obj) -> bool:
-    """v1.Toleration.ToleratesTaint: empty effect or key match any; Exists ignores the value."""
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    if toleration.get("key") and toleration["key"] != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    return operator == "Equal" and (toleration.get("value") or "") == (taint.get("value") or "")
+    """v1.Toleration.ToleratesTaint, on plain objects (the scheduler's predicate, one implementation)."""
+    (parsed,) = predicates.tolerations_of({"tolerations": [toleration]})
+    return parsed.tolerates(
+        predicates.Taint(
+            str(taint.get("key") or ""), str(taint.get("value") or ""), str(taint.get("effect") or "")
+        )
+    )
 
 
 def tolerates(tolerations: list[Obj], taint: Obj) -> bool:
