@@ -271,6 +271,8 @@ class _Shape:
 
 
 _ANY = _Shape("any")
+# id(schema node) -> (node, shape); the node is kept so an id is never reused for another node
+_SHAPES: dict[int, tuple[Any, _Shape]] = {}
 
 
 def _classify(node: Mapping[str, Any]) -> _Shape:
@@ -326,7 +328,8 @@ class _Typed:
     def __init__(self, root: dict | None, resolve: Resolve) -> None:
         self.root = root
         self._resolve = resolve
-        self._shapes: dict[int, tuple[Any, _Shape]] = {}
+        # schema nodes are long-lived and never change: their shapes are shared by every request
+        self._shapes = _SHAPES
 
     # -- schema navigation
 
