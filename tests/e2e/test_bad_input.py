@@ -266,3 +266,26 @@ async def test_concurrent_patches_without_a_precondition_all_apply(http):
     stale = json.dumps({"metadata": {"resourceVersion": "1"}, "data": {"x": "y"}})
     code, status = await send(http, "PATCH", f"{CMS}/contended", stale, "application/merge-patch+json")
     assert code == 409 and status["reason"] == "Conflict"
+
+
+async def test_dry_run_validates_and_stores_nothing(http):
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}, "data": {"a": "b"}}
+    code, obj = await send(http, "POST", CMS, json.dumps(body), params={"dryRun": "All"})
+    assert code == 201 and obj["metadata"]["name"] == "dry" and obj["metadata"]["uid"]
+    assert (await send(http, "GET", f"{CMS}/dry"))[0] == 404
+    bad = {**body, "metadata": {"name": "Not_Valid"}}
+    code, status = await send(http, "POST", CMS, json.dumps(bad), params={"dryRun": "All"})
+    assert code == 422
+    code, status = await send(http, "POST", CMS, json.dumps(body), params={"dryRun": "Some"})
+    assert code == 400 and "dryRun" in status["message"]
+    svc = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "dry-svc"},
+        "spec": {"ports": [{"port": 80}]},
+    }
+    code, obj = await send(
+        http, "POST", "/api/v1/namespaces/default/services", json.dumps(svc), params={"dryRun": "All"}
+    )
+    assert code == 201 and obj["spec"]["clusterIP"].startswith("10.43.")
+    assert (await send(http, "GET", "/api/v1/namespaces/default/services/dry-svc"))[0] == 404
