@@ -289,3 +289,47 @@ async def test_dry_run_validates_and_stores_nothing(http):
     )
     assert code == 201 and obj["spec"]["clusterIP"].startswith("10.43.")
     assert (await send(http, "GET", "/api/v1/namespaces/default/services/dry-svc"))[0] == 404
+
+
+async def test_deletecollection_binding_and_eviction(http):
+    for i in range(3):
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"dc-{i}", "labels": {"batch": "x"}},
+        }
+        assert (await send(http, "POST", CMS, json.dumps(body)))[0] == 201
+    code, deleted = await send(http, "DELETE", CMS, params={"labelSelector": "batch=x"})
+    assert code == 200 and sorted(o["metadata"]["name"] for o in deleted["items"]) == ["dc-0", "dc-1", "dc-2"]
+    code, left = await send(http, "GET", CMS, params={"labelSelector": "batch=x"})
+    assert left["items"] == []
+
+    pods = "/api/v1/namespaces/default/pods"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "to-bind"},
+        "spec": {"schedulerName": "someone-else", "containers": [{"name": "c", "image": "busybox"}]},
+    }
+    assert (await send(http, "POST", pods, json.dumps(pod)))[0] == 201
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "to-bind"},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": "edge-9"},
+    }
+    code, _ = await send(http, "POST", f"{pods}/to-bind/binding", json.dumps(binding))
+    assert code == 201
+    code, bound = await send(http, "GET", f"{pods}/to-bind")
+    assert bound["spec"]["nodeName"] == "edge-9"
+    code, again = await send(http, "POST", f"{pods}/to-bind/binding", json.dumps(binding))
+    assert code == 409 and 'is already assigned to node "edge-9"' in again["message"]
+    eviction = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": "to-bind"},
+        "deleteOptions": {"gracePeriodSeconds": 0},
+    }
+    code, _ = await send(http, "POST", f"{pods}/to-bind/eviction", json.dumps(eviction))
+    assert code == 201
+    assert (await send(http, "GET", f"{pods}/to-bind"))[0] == 404
