@@ -18,7 +18,12 @@ Then, per size, where the time of such a one-service update goes (medians of --u
 change applied and reverted so the table stays the same size). nft runs from inside the namespace
 (this process enters it), as the proxy runs it in its own, so `ip netns exec` is measured separately:
 
-  render, diff      Python: the whole model rendered again, and diffed against the installed state
+  full render+diff  Python, for comparison: the whole model rendered again and diffed against the installed
+                    state (what the syncer did per change before it rendered incrementally)
+  plan              Python: RenderCache.plan(), one pass over the model to find the changed service ports
+                    and re-render only those (here: one)
+  tx                Python: plan.transaction(), the diff of what the changed ports write, as nft text
+  python sync       RuleSyncer.sync() with a backend that only renders the text: the whole Python part
   nft empty         `nft -f -` with empty input: process start, nothing sent to the kernel
   nft no-op         `add table ip edgek8s`: + the table cache and an (empty) kernel commit
   nft add element   add one element to a plain set: + the caches nft fills for any rule or element command
@@ -30,12 +35,13 @@ change applied and reverted so the table stays the same size). nft runs from ins
                     elements): + the rules, and the kernel's validation of the whole table, which every
                     added rule with a dnat/jump (or verdict-map element with a goto) sets off
   ip netns exec tx  the same, started through `ip netns exec` (what the full-sync table's column used)
-  sync end to end   RuleSyncer.sync() with the real NftApplier: render + diff + nft, what a change costs
+  sync end to end   RuleSyncer.sync() with the real NftApplier: python sync + nft, what a change costs
 
 Needs root, nft and ip.
 
-    python bench/netproxy_sync.py                 # 1k, 5k, 10k services
-    python bench/netproxy_sync.py --sizes 1000    # quick
+    python bench/netproxy_sync.py                     # 1k, 5k, 10k services
+    python bench/netproxy_sync.py --sizes 1000        # quick
+    python bench/netproxy_sync.py --only-breakdown    # the update breakdown without the full-sync table
 
 Results: tables on stdout, JSON in bench/results/netproxy_sync.json.
 """
@@ -63,12 +69,12 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from netproxy.applier import NftApplier  # noqa: E402
+from netproxy.applier import Backend, NftApplier  # noqa: E402
 from netproxy.diff import diff, full_sync  # noqa: E402
 from netproxy.model import Endpoint, ProxyConfig, ServicePort  # noqa: E402
-from netproxy.render import HAIRPIN, render  # noqa: E402
+from netproxy.render import HAIRPIN, RenderCache, render  # noqa: E402
 from netproxy.syncer import RuleSyncer  # noqa: E402
-from netproxy.transaction import ELEMENT_CHUNK  # noqa: E402
+from netproxy.transaction import ELEMENT_CHUNK, Transaction  # noqa: E402
 
 T = TypeVar("T")
 DEFAULT_OUT = REPO / "bench" / "results" / "netproxy_sync.json"
@@ -260,28 +266,56 @@ def _nft_pair_ms(
     return _median_ms(there), _median_ms(again), _median_ms(there + again)
 
 
+class _TextOnly:
+    """A syncer backend that only renders the transaction's text: the Python part of an apply."""
+
+    async def apply(self, tx: Transaction) -> None:
+        tx.render()
+
+    async def fingerprint(self, family: str, table: str) -> None:
+        return None
+
+
 def _python_ms(services: list[ServicePort], endpoints: dict, changed: dict, repeats: int) -> dict:
     installed = render(CONFIG, services, endpoints)
-    render_s, diff_s = [], []
+    full_s = []
     for _ in range(repeats):
         start = time.perf_counter()
-        desired = render(CONFIG, services, changed)
+        diff(installed, render(CONFIG, services, changed)).render()
+        full_s.append(time.perf_counter() - start)
+    cache = RenderCache(CONFIG)
+    first = cache.plan(services, endpoints)
+    first.state()
+    cache.commit(first)
+    plan_s, tx_s = [], []
+    for i in range(2 * repeats):
+        start = time.perf_counter()
+        plan = cache.plan(services, changed if i % 2 == 0 else endpoints)
         middle = time.perf_counter()
-        diff(installed, desired)
-        render_s.append(middle - start)
-        diff_s.append(time.perf_counter() - middle)
-    return {"render_ms": _median_ms(render_s), "diff_ms": _median_ms(diff_s)}
+        plan.transaction().render()
+        tx_s.append(time.perf_counter() - middle)
+        plan_s.append(middle - start)
+        assert plan.rendered == 1
+        cache.commit(plan)
+    return {
+        "full_render_diff_ms": _median_ms(full_s),
+        "plan_ms": _median_ms(plan_s),
+        "tx_ms": _median_ms(tx_s),
+        "python_sync_ms": asyncio.run(_sync_ms(_TextOnly(), services, endpoints, changed, repeats)),
+    }
 
 
-async def _sync_ms(services: list[ServicePort], endpoints: dict, changed: dict, repeats: int) -> float:
-    syncer = RuleSyncer(NftApplier(), CONFIG)
+async def _sync_ms(
+    backend: Backend, services: list[ServicePort], endpoints: dict, changed: dict, repeats: int
+) -> float:
+    syncer = RuleSyncer(backend, CONFIG)
     await syncer.sync(services, endpoints)
     samples = []
     for i in range(2 * repeats):
         start = time.perf_counter()
         result = await syncer.sync(services, changed if i % 2 == 0 else endpoints)
         samples.append(time.perf_counter() - start)
-        assert not result.full and result.transaction
+        assert not result.full and result.transaction and result.rendered == 1
     return _median_ms(samples)
 
 
@@ -302,7 +336,8 @@ def update_breakdown(count: int, repeats: int, timeout: float) -> dict:
             add, delete, _ = _nft_pair_ms(f"add element {element}\n", f"delete element {element}\n", repeats)
             row["nft_add_element_ms"], row["nft_delete_element_ms"] = add, delete
             row["nft_tx_ms"] = _nft_pair_ms(forward, back, repeats)[2]
-            row["sync_end_to_end_ms"] = asyncio.run(_sync_ms(services, endpoints, changed, repeats))
+            end_to_end = _sync_ms(NftApplier(), services, endpoints, changed, repeats)
+            row["sync_end_to_end_ms"] = asyncio.run(end_to_end)
         row["ip_netns_exec_tx_ms"] = _nft_pair_ms(forward, back, repeats, ("ip", "netns", "exec", ns))[2]
 
     with_netns(f"update-{count}", body)
@@ -311,8 +346,10 @@ def update_breakdown(count: int, repeats: int, timeout: float) -> dict:
 
 
 _BREAKDOWN_COLUMNS = (
-    ("render", "render_ms"),
-    ("diff", "diff_ms"),
+    ("full render+diff", "full_render_diff_ms"),
+    ("plan", "plan_ms"),
+    ("tx", "tx_ms"),
+    ("python sync", "python_sync_ms"),
     ("nft empty", "nft_empty_ms"),
     ("nft no-op", "nft_noop_ms"),
     ("nft add element", "nft_add_element_ms"),
@@ -340,6 +377,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="per nft invocation")
     parser.add_argument("--update-repeats", type=int, default=15, help="runs per update-breakdown median")
     parser.add_argument("--no-breakdown", action="store_true", help="full syncs only")
+    parser.add_argument("--only-breakdown", action="store_true", help="the update breakdown only")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     if args.update_repeats < 1:
@@ -348,14 +386,15 @@ def main() -> None:
         sys.exit("needs root (network namespaces, nft)")
     nft_version = subprocess.run(["nft", "--version"], capture_output=True, text=True).stdout.strip()
     rows = []
-    for count in args.sizes:
+    for count in [] if args.only_breakdown else args.sizes:
         print(f"measuring {count} services...", file=sys.stderr, flush=True)
         rows.append(measure(count, args.timeout))
     header = (
         f"{'services':>8} {'ours':>8} {'ours-map':>9} {'kube-proxy':>11} {'kube/ours':>10} {'incr apply':>11}"
     )
     print(f"{nft_version}, kernel {platform.release()}")
-    print(header)
+    if rows:
+        print(header)
     for r in rows:
         print(
             f"{r['services']:>8} {r['ours_full_sync_s']:>7.2f}s {r['ours_map_full_sync_s']:>8.2f}s "

@@ -23,10 +23,21 @@ Layout (per family, table `ip edgek8s` / `ip6 edgek8s`; nothing outside it is to
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from netproxy import names
+from netproxy.diff import full_sync, incremental
 from netproxy.model import Endpoint, Family, ProxyConfig, ServicePort, ServicePortName, select_endpoints
-from netproxy.state import ChainSpec, DesiredState, SetSpec, TableState
+from netproxy.state import (
+    ChainSpec,
+    ComposedTable,
+    DesiredState,
+    Fragment,
+    Owner,
+    SetSpec,
+    TableState,
+)
+from netproxy.transaction import Transaction
 
 # sets and maps
 CLUSTER_IPS = "cluster-ips"
@@ -99,7 +110,10 @@ def _hex(mark: int) -> str:
 
 
 class _Table:
-    """Accumulates one family's desired state; the first writer of an element wins."""
+    """Accumulates one family's desired state (or one writer's fragment of it); the first writer of an
+    element wins, the last writer of a chain or set."""
+
+    __slots__ = ("chains", "config", "elements", "family", "sets")
 
     def __init__(self, config: ProxyConfig, family: Family) -> None:
         self.config = config
@@ -116,10 +130,13 @@ class _Table:
         self.chains[name] = ChainSpec(name, tuple(rules), hook)
 
     def add_element(self, set_name: str, key: str, value: str | None = None) -> None:
-        self.elements[set_name].setdefault(key, value)
+        self.elements.setdefault(set_name, {}).setdefault(key, value)
 
     def freeze(self) -> TableState:
         return TableState(self.family, self.config.table, self.sets, self.chains, self.elements)
+
+    def fragment(self) -> Fragment:
+        return Fragment(self.sets, self.chains, self.elements)
 
 
 def _nodeport_match(config: ProxyConfig, family: Family) -> str:
@@ -314,3 +331,138 @@ def render(
             _service(t, sp, endpoints.get(sp.key, ()))
         tables.append(t.freeze())
     return DesiredState(tuple(tables))
+
+
+class _Entry(NamedTuple):
+    """One service port as last rendered: the input, and its fragment of each configured family's table."""
+
+    service: ServicePort
+    endpoints: tuple[Endpoint, ...]
+    fragments: tuple[Fragment | None, ...]  # None: nothing of that family
+
+
+def _skeleton_fragment(config: ProxyConfig, family: Family) -> Fragment:
+    t = _Table(config, family)
+    _skeleton(t)
+    return t.fragment()
+
+
+def _service_fragment(
+    config: ProxyConfig, family: Family, sp: ServicePort, endpoints: Sequence[Endpoint]
+) -> Fragment | None:
+    t = _Table(config, family)
+    _service(t, sp, endpoints)
+    return t.fragment() or None
+
+
+def _occurrence(key: ServicePortName, present: set[Owner]) -> Owner:
+    """Owner of a repeated service port key: sorts right after the key and its earlier repeats, as render()'s
+    stable sort orders them (repeats do not come from a valid cluster, but render() accepts them)."""
+    n = 1
+    while (*key, n) in present:
+        n += 1
+    return (*key, n)
+
+
+class RenderCache:
+    """render(), remembered service port by service port, for the syncer: a plan re-renders only the ports
+    whose ServicePort or endpoints changed since the last committed plan, and its transaction touches only
+    what they write (their chains and sets, their elements of the shared sets and maps). The states and
+    transactions it yields are equal to render() and diff() of the same models, command for command."""
+
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self._entries: dict[Owner, _Entry] = {}
+        self._tables = tuple(
+            ComposedTable(family, config.table, _skeleton_fragment(config, family))
+            for family in config.families
+        )
+        self._state: DesiredState | None = None
+        self._generation = 0
+
+    def plan(
+        self, services: Iterable[ServicePort], endpoints: Mapping[ServicePortName, Sequence[Endpoint]]
+    ) -> RenderPlan:
+        """The model rendered against the last committed one (or against none)."""
+        entries = self._entries
+        replaced: dict[Owner, _Entry | None] = {}
+        present: set[Owner] = set()
+        known = 0
+        for sp in services:
+            key = sp.key
+            owner: Owner = key if key not in present else _occurrence(key, present)
+            present.add(owner)
+            eps = tuple(endpoints.get(key, ()))
+            entry = entries.get(owner)
+            if entry is not None:
+                known += 1
+                if entry.endpoints == eps and (entry.service is sp or entry.service == sp):
+                    continue
+            replaced[owner] = self._render(sp, eps)
+        if known != len(entries):
+            for owner in entries.keys() - present:
+                replaced[owner] = None
+        return RenderPlan(self, self._generation, replaced)
+
+    def commit(self, plan: RenderPlan) -> None:
+        """Make `plan` the model that the next plan is compared with (once its transaction is installed)."""
+        if plan._cache is not self or plan._generation != self._generation:
+            raise ValueError("plan was not made against this cache's current model")
+        if plan._replaced:
+            for table, replaced in zip(self._tables, plan._per_table, strict=True):
+                table.update(replaced)
+            for owner, entry in plan._replaced.items():
+                if entry is None:
+                    del self._entries[owner]
+                else:
+                    self._entries[owner] = entry
+            self._state = plan._state
+        self._generation += 1
+
+    def state(self) -> DesiredState:
+        """The whole desired state of the committed model (composed on first use after a change)."""
+        if self._state is None:
+            self._state = DesiredState(tuple(table.freeze() for table in self._tables))
+        return self._state
+
+    def _render(self, sp: ServicePort, endpoints: tuple[Endpoint, ...]) -> _Entry:
+        fragments = tuple(_service_fragment(self.config, f, sp, endpoints) for f in self.config.families)
+        return _Entry(sp, endpoints, fragments)
+
+
+class RenderPlan:
+    """A model rendered by a RenderCache: what changed against the cache's committed model."""
+
+    def __init__(self, cache: RenderCache, generation: int, replaced: dict[Owner, _Entry | None]) -> None:
+        self._cache = cache
+        self._generation = generation
+        self._replaced = replaced  # owner -> its new rendering, or None: the service port is gone
+        self._per_table = tuple(
+            {owner: None if entry is None else entry.fragments[i] for owner, entry in replaced.items()}
+            for i in range(len(cache.config.families))
+        )
+        self._state: DesiredState | None = None
+
+    @property
+    def rendered(self) -> int:
+        """Service ports rendered for this plan (the others came from the cache)."""
+        return sum(entry is not None for entry in self._replaced.values())
+
+    def state(self) -> DesiredState:
+        """The whole desired state of the planned model, equal to render() of it."""
+        if not self._replaced:
+            return self._cache.state()
+        if self._state is None:
+            tables = zip(self._cache._tables, self._per_table, strict=True)
+            self._state = DesiredState(tuple(table.freeze(replaced) for table, replaced in tables))
+        return self._state
+
+    def transaction(self) -> Transaction:
+        """From the cache's committed model to this one: equal to diff() of their render()s."""
+        if not self._replaced:
+            return Transaction()
+        tables = zip(self._cache._tables, self._per_table, strict=True)
+        changes = [table.changes(replaced) for table, replaced in tables]
+        if any(change.redefined for change in changes):
+            return full_sync(self.state())
+        return incremental(changes)

@@ -1,9 +1,12 @@
 """Keeps the installed ruleset equal to the model: a full sync first, incremental transactions after.
 
-The syncer remembers the state it last installed and diffs in memory; it never lists the table to sync.
-A failed transaction leaves the previous ruleset in place (nft is atomic), is logged with the offending
-lines by the applier, and makes the next sync a full one. `repair_drift()` is the periodic check: it lists
-our tables (the only place that does) and resyncs fully if someone changed them.
+The syncer renders through a RenderCache: a sync re-renders only the service ports whose ServicePort or
+endpoints changed since the last installed model and builds the transaction from what those write, so a
+one-service change costs Python work proportional to that service plus one pass over the model to find what
+changed (identity and equality checks). It never lists the table to sync. A failed transaction leaves the
+previous ruleset in place (nft is atomic), is logged with the offending lines by the applier, and makes the
+next sync a full one. `repair_drift()` is the periodic check: it lists our tables (the only place that does)
+and resyncs fully if someone changed them.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from netproxy.applier import Backend, NftError, check_drift
-from netproxy.diff import diff, full_sync
+from netproxy.diff import full_sync
 from netproxy.model import Endpoint, ProxyConfig, ServicePort, ServicePortName
-from netproxy.render import render
+from netproxy.render import RenderCache
 from netproxy.state import DesiredState
 from netproxy.transaction import Transaction
 
@@ -26,46 +29,59 @@ log = logging.getLogger(__name__)
 class SyncResult:
     full: bool
     transaction: Transaction
+    # service ports rendered for this sync; the others' rules came from the cache
+    rendered: int = 0
 
 
 class RuleSyncer:
     def __init__(self, backend: Backend, config: ProxyConfig) -> None:
         self.backend = backend
         self.config = config
-        self.installed: DesiredState | None = None
+        self._cache = RenderCache(config)
+        self._synced = False
         self._needs_full = True
+
+    @property
+    def installed(self) -> DesiredState | None:
+        """The state the last successful sync installed; None before the first."""
+        return self._cache.state() if self._synced else None
 
     async def sync(
         self, services: Iterable[ServicePort], endpoints: Mapping[ServicePortName, Sequence[Endpoint]]
     ) -> SyncResult:
         """Install the rules for this model; raises NftError (after logging) if nft refused them."""
-        desired = render(self.config, services, endpoints)
-        return await self._install(desired)
-
-    async def _install(self, desired: DesiredState) -> SyncResult:
-        full = self._needs_full or self.installed is None
-        tx = full_sync(desired) if full or self.installed is None else diff(self.installed, desired)
-        if tx:
-            try:
-                await self.backend.apply(tx)
-            except NftError:
-                self._needs_full = True
-                raise
-        self.installed = desired
+        plan = self._cache.plan(services, endpoints)
+        full = self._needs_full or not self._synced
+        tx = full_sync(plan.state()) if full else plan.transaction()
+        await self._apply(tx)
+        self._cache.commit(plan)
+        self._synced = True
         self._needs_full = False
-        return SyncResult(full, tx)
+        return SyncResult(full, tx, plan.rendered)
+
+    async def _apply(self, tx: Transaction) -> None:
+        if not tx:
+            return
+        try:
+            await self.backend.apply(tx)
+        except NftError:
+            self._needs_full = True
+            raise
 
     async def check_drift(self) -> list[str]:
         """Differences between what we installed and what is there (empty: none, or nothing installed)."""
-        if self.installed is None:
+        installed = self.installed
+        if installed is None:
             return []
-        return await check_drift(self.backend, self.installed)
+        return await check_drift(self.backend, installed)
 
     async def repair_drift(self) -> list[str]:
         """The periodic check: if our tables drifted, reinstall them in one full transaction."""
         problems = await self.check_drift()
-        if problems and self.installed is not None:
+        installed = self.installed
+        if problems and installed is not None:
             log.warning("nftables drift detected, resyncing: %s", "; ".join(problems[:10]))
             self._needs_full = True
-            await self._install(self.installed)
+            await self._apply(full_sync(installed))
+            self._needs_full = False
         return problems
