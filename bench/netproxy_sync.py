@@ -35,7 +35,12 @@ change applied and reverted so the table stays the same size). nft runs from ins
                     elements): + the rules, and the kernel's validation of the whole table, which every
                     added rule with a dnat/jump (or verdict-map element with a goto) sets off
   ip netns exec tx  the same, started through `ip netns exec` (what the full-sync table's column used)
-  sync end to end   RuleSyncer.sync() with the real NftApplier: python sync + nft, what a change costs
+  sync end to end   RuleSyncer.sync() with the real NftApplier running the nft binary (engine "process"):
+                    python sync + nft, what a change cost before the applier used libnftables
+  lib first tx      the update through libnftables in this process (NftApplier engine "library"), first
+                    transaction of a new context: it fills nft's cache (every chain) once
+  lib tx            the same, later transactions: the context, its netlink socket and its cache are kept
+  lib sync e2e      RuleSyncer.sync() with the NftApplier as shipped (engine "library"): what a change costs
 
 Needs root, nft and ip.
 
@@ -319,6 +324,23 @@ async def _sync_ms(
     return _median_ms(samples)
 
 
+async def _library_tx_ms(netns: str, forward: str, back: str, repeats: int) -> tuple[float, float]:
+    """The first transaction of a new libnftables context, and the median of `repeats` pairs after it."""
+    applier = NftApplier(netns=netns, engine="library")
+    start = time.perf_counter()
+    await applier.apply(forward)
+    first = time.perf_counter() - start
+    await applier.apply(back)
+    samples = []
+    for _ in range(repeats):
+        for text in (forward, back):
+            start = time.perf_counter()
+            await applier.apply(text)
+            samples.append(time.perf_counter() - start)
+    applier.close()
+    return round(first * 1000, 1), _median_ms(samples)
+
+
 def update_breakdown(count: int, repeats: int, timeout: float) -> dict:
     """Where the time of a one-endpoint update at `count` services goes (see the module docstring)."""
     services, endpoints = model(count)
@@ -336,9 +358,13 @@ def update_breakdown(count: int, repeats: int, timeout: float) -> dict:
             add, delete, _ = _nft_pair_ms(f"add element {element}\n", f"delete element {element}\n", repeats)
             row["nft_add_element_ms"], row["nft_delete_element_ms"] = add, delete
             row["nft_tx_ms"] = _nft_pair_ms(forward, back, repeats)[2]
-            end_to_end = _sync_ms(NftApplier(), services, endpoints, changed, repeats)
+            end_to_end = _sync_ms(NftApplier(engine="process"), services, endpoints, changed, repeats)
             row["sync_end_to_end_ms"] = asyncio.run(end_to_end)
         row["ip_netns_exec_tx_ms"] = _nft_pair_ms(forward, back, repeats, ("ip", "netns", "exec", ns))[2]
+        row["lib_first_tx_ms"], row["lib_tx_ms"] = asyncio.run(_library_tx_ms(ns, forward, back, repeats))
+        library = NftApplier(netns=ns, engine="library")
+        row["lib_sync_end_to_end_ms"] = asyncio.run(_sync_ms(library, services, endpoints, changed, repeats))
+        library.close()
 
     with_netns(f"update-{count}", body)
     row["tx_commands"] = len(forward.splitlines())
@@ -357,6 +383,9 @@ _BREAKDOWN_COLUMNS = (
     ("nft tx", "nft_tx_ms"),
     ("ip netns exec tx", "ip_netns_exec_tx_ms"),
     ("sync end to end", "sync_end_to_end_ms"),
+    ("lib first tx", "lib_first_tx_ms"),
+    ("lib tx", "lib_tx_ms"),
+    ("lib sync e2e", "lib_sync_end_to_end_ms"),
 )
 
 

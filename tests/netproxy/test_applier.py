@@ -4,13 +4,14 @@ need no root)."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import re
 from pathlib import Path
 
 import pytest
 
-from netproxy.applier import NftApplier, NftError, check_drift, parse_errors
+from netproxy.applier import NftApplier, NftError, _load_library, check_drift, parse_errors
 from netproxy.diff import diff, full_sync
 from netproxy.fake import FakeNft
 from netproxy.model import Endpoint, ProxyConfig, ServicePort
@@ -21,6 +22,12 @@ from tests.netproxy.conftest import needs_netns, nft_in
 from tests.netproxy.randomized import mutate, random_model
 
 CONFIG = ProxyConfig(cluster_cidrs=("10.42.0.0/16", "fd00:42::/56"), nodeport_addresses=("192.168.1.10",))
+
+
+@pytest.fixture(params=["library", "process"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Both ways of reaching nft must behave the same."""
+    return str(request.param)
 
 
 def thousand_services() -> tuple[list[ServicePort], dict]:
@@ -89,9 +96,9 @@ async def test_failed_apply_forces_full_sync_next_time() -> None:
 
 @pytest.mark.e2e
 @needs_netns
-async def test_incremental_sync_touches_one_service(netns: str) -> None:
+async def test_incremental_sync_touches_one_service(netns: str, engine: str) -> None:
     services, endpoints = thousand_services()
-    syncer = RuleSyncer(NftApplier(netns=netns), CONFIG)
+    syncer = RuleSyncer(NftApplier(netns=netns, engine=engine), CONFIG)
     first = await syncer.sync(services, endpoints)
     assert first.full
     target = services[517]
@@ -115,9 +122,9 @@ async def test_incremental_sync_touches_one_service(netns: str) -> None:
 @pytest.mark.e2e
 @needs_netns
 async def test_failed_transaction_keeps_ruleset_and_names_the_line(
-    netns: str, caplog: pytest.LogCaptureFixture
+    netns: str, engine: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    applier = NftApplier(netns=netns)
+    applier = NftApplier(netns=netns, engine=engine)
     sp = ServicePort("d", "web", "", "TCP", ("10.96.0.10",), 80)
     state = render(CONFIG, [sp], {sp.key: [Endpoint("10.42.0.5", 8080)]})
     await applier.apply(full_sync(state))
@@ -139,9 +146,9 @@ async def test_failed_transaction_keeps_ruleset_and_names_the_line(
 
 @pytest.mark.e2e
 @needs_netns
-async def test_drift_is_detected_and_repaired(netns: str) -> None:
+async def test_drift_is_detected_and_repaired(netns: str, engine: str) -> None:
     services, endpoints = thousand_services()
-    syncer = RuleSyncer(NftApplier(netns=netns), CONFIG)
+    syncer = RuleSyncer(NftApplier(netns=netns, engine=engine), CONFIG)
     await syncer.sync(services[:50], endpoints)
     assert await syncer.check_drift() == []
     nft_in(netns, "flush", "table", "ip", "edgek8s")
@@ -166,12 +173,12 @@ async def test_drift_is_detected_and_repaired(netns: str) -> None:
 
 @pytest.mark.e2e
 @needs_netns
-async def test_random_incremental_transactions_load_in_kernel(netns: str) -> None:
+async def test_random_incremental_transactions_load_in_kernel(netns: str, engine: str) -> None:
     """The fake's ordering rules are the kernel's: replay a random change sequence against real nft."""
     rng = random.Random(11)
     model = random_model(rng, 20)
     state = render(CONFIG, model[0].values(), model[1])
-    applier = NftApplier(netns=netns)
+    applier = NftApplier(netns=netns, engine=engine)
     await applier.apply(full_sync(state))
     for step in range(25):
         model = mutate(rng, model, 100 + step)
@@ -189,3 +196,59 @@ def test_render_is_deterministic() -> None:
     a = render(CONFIG, services[:3], endpoints)
     b = render(CONFIG, [dataclasses.replace(s) for s in services[:3]], endpoints)
     assert a == b and not diff(a, b)
+
+
+def test_engine_choice() -> None:
+    assert NftApplier().engine == "library"  # libnftables1 comes with the nftables package
+    assert NftApplier(nft="/usr/sbin/nft").engine == "process"  # a specific binary is used as asked
+    assert NftApplier(engine="process").engine == "process"
+    assert _load_library("libnftables-missing.so.1") is None  # what makes "auto" fall back to the binary
+
+
+@pytest.mark.e2e
+@needs_netns
+async def test_library_stays_in_its_namespace(netns: str) -> None:
+    table = f"ek8s-probe-{os.getpid()}"
+    applier = NftApplier(netns=netns, engine="library")
+    await applier.apply(f"add table ip {table}\n")
+    assert f"table ip {table}" in await applier.run_text("list", "tables")
+    assert f"table ip {table}" in nft_in(netns, "list", "tables").stdout
+    assert table not in await NftApplier(engine="process").run_text("list", "tables")  # the host's
+    applier.close()
+    with pytest.raises(NftError, match="cannot use libnftables"):
+        await NftApplier(netns=f"{netns}-missing", engine="library").apply("add table ip t\n")
+
+
+@pytest.mark.e2e
+@needs_netns
+async def test_check_validates_without_applying(netns: str, engine: str) -> None:
+    applier = NftApplier(netns=netns, engine=engine)
+    await applier.check("add table ip checked\n")
+    assert "checked" not in nft_in(netns, "list", "tables").stdout
+    with pytest.raises(NftError) as info:
+        await applier.check(
+            "add table ip checked\nadd chain ip checked c\nadd rule ip checked c goto nowhere\n"
+        )
+    assert [e.line for e in info.value.errors] == [3]
+    await applier.apply("add table ip checked\n")  # the dry run flag does not stick to the context
+    assert "table ip checked" in nft_in(netns, "list", "tables").stdout
+
+
+@pytest.mark.e2e
+@needs_netns
+async def test_changes_made_by_others_are_seen_between_transactions(netns: str, engine: str) -> None:
+    """The library keeps nft's cache between transactions: it must notice the ruleset changing under it."""
+    applier = NftApplier(netns=netns, engine=engine)
+    await applier.apply("add table ip t\nadd chain ip t a\nadd rule ip t a counter\n")
+    nft_in(netns, "add", "chain", "ip", "t", "b")
+    await applier.apply("add rule ip t b counter\n")
+    nft_in(netns, "delete", "table", "ip", "t")
+    with pytest.raises(NftError) as info:
+        await applier.apply("add rule ip t a counter\n")
+    assert info.value.errors and info.value.errors[0].line == 1
+    assert await applier.fingerprint("ip", "t") is None
+    await applier.apply("add table ip t\nadd chain ip t a\nadd rule ip t a counter\n")
+    fingerprint = await applier.fingerprint("ip", "t")
+    assert fingerprint is not None and dict(fingerprint.chains) == {"a": 1}
+    applier.close()  # a closed applier opens a new context when used again
+    assert "table ip t" in await applier.run_text("list", "tables")
