@@ -115,15 +115,15 @@ class Server:
             _service_ip(cfg.service_cidr),
         )
         ds = await self._datastore()
-        secrets_of = None
 
         async def lookup_secret(namespace: str, name: str) -> dict | None:
+            # bootstrap tokens are Secrets: read them from the API server's cache, which exists by the
+            # time the first request is authenticated
             assert self.api is not None
             return self.api.resource("", "secrets").cache.get(namespace, name)
 
-        secrets_of = lookup_secret
         authenticator = auth.Authenticator(
-            service_account_public_key=pki.service_account_key.public_key(), lookup_secret=secrets_of
+            service_account_public_key=pki.service_account_key.public_key(), lookup_secret=lookup_secret
         )
         advertise = cfg.advertise_address or advertise_address(cfg.bind_address)
         self.api = APIServer(
