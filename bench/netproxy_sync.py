@@ -20,10 +20,14 @@ change applied and reverted so the table stays the same size). nft runs from ins
 
   full render+diff  Python, for comparison: the whole model rendered again and diffed against the installed
                     state (what the syncer did per change before it rendered incrementally)
-  plan              Python: RenderCache.plan(), one pass over the model to find the changed service ports
-                    and re-render only those (here: one)
+  snapshot          Python: ClusterModel.snapshot() after one EndpointSlice event (the runner's model,
+                    fed the same cluster as Service and EndpointSlice objects): the change feed and the
+                    endpoints merged again for the changed key only
+  plan, no hint     Python: RenderCache.plan() without a change feed: one pass over the model to find the
+                    changed service ports and re-render only those (here: one); full syncs still do this
+  plan              Python: RenderCache.plan() with the change feed (the changed key), as the runner calls it
   tx                Python: plan.transaction(), the diff of what the changed ports write, as nft text
-  python sync       RuleSyncer.sync() with a backend that only renders the text: the whole Python part
+  python sync       RuleSyncer.sync() with a backend that only renders the text: the syncer's Python part
   nft empty         `nft -f -` with empty input: process start, nothing sent to the kernel
   nft no-op         `add table ip edgek8s`: + the table cache and an (empty) kernel commit
   nft add element   add one element to a plain set: + the caches nft fills for any rule or element command
@@ -41,6 +45,9 @@ change applied and reverted so the table stays the same size). nft runs from ins
                     transaction of a new context: it fills nft's cache (every chain) once
   lib tx            the same, later transactions: the context, its netlink socket and its cache are kept
   lib sync e2e      RuleSyncer.sync() with the NftApplier as shipped (engine "library"): what a change costs
+                    after the rate limit (+ snapshot, which the runner takes before it)
+
+Every RuleSyncer.sync() after the first is handed the change feed (the changed key), as the runner does.
 
 Needs root, nft and ip.
 
@@ -76,10 +83,11 @@ if str(REPO) not in sys.path:
 
 from netproxy.applier import Backend, NftApplier  # noqa: E402
 from netproxy.diff import diff, full_sync  # noqa: E402
-from netproxy.model import Endpoint, ProxyConfig, ServicePort  # noqa: E402
+from netproxy.model import Endpoint, ProxyConfig, ServicePort, ServicePortName  # noqa: E402
 from netproxy.render import HAIRPIN, RenderCache, render  # noqa: E402
 from netproxy.syncer import RuleSyncer  # noqa: E402
 from netproxy.transaction import ELEMENT_CHUNK, Transaction  # noqa: E402
+from netproxy.watcher import ClusterModel  # noqa: E402
 
 T = TypeVar("T")
 DEFAULT_OUT = REPO / "bench" / "results" / "netproxy_sync.json"
@@ -224,6 +232,11 @@ def one_endpoint_changed(services: list[ServicePort], endpoints: dict) -> dict:
     return changed
 
 
+def changed_keys(services: list[ServicePort]) -> frozenset[ServicePortName]:
+    """The change feed of one_endpoint_changed(), as ClusterModel reports it."""
+    return frozenset({services[len(services) // 2].key})
+
+
 def _setns(fd: int) -> None:
     setns = getattr(os, "setns", None)  # Python 3.12+
     if setns is not None:
@@ -281,6 +294,41 @@ class _TextOnly:
         return None
 
 
+def _service_object(sp: ServicePort) -> dict:
+    ports = [{"name": sp.port_name, "protocol": sp.protocol, "port": sp.port}]
+    meta = {"namespace": sp.namespace, "name": sp.name}
+    return {"metadata": meta, "spec": {"clusterIPs": list(sp.cluster_ips), "ports": ports}}
+
+
+def _slice_object(sp: ServicePort, endpoints: list[Endpoint]) -> dict:
+    labels = {"kubernetes.io/service-name": sp.name}
+    meta = {"namespace": sp.namespace, "name": f"{sp.name}-1", "labels": labels}
+    return {
+        "metadata": meta,
+        "addressType": "IPv4",
+        "ports": [{"name": sp.port_name, "protocol": sp.protocol, "port": endpoints[0].port}],
+        "endpoints": [{"addresses": [e.ip]} for e in endpoints],
+    }
+
+
+def _snapshot_ms(services: list[ServicePort], endpoints: dict, changed: dict, repeats: int) -> float:
+    cluster = ClusterModel("node")
+    cluster.services.replace([_service_object(sp) for sp in services])
+    cluster.endpoint_slices.replace([_slice_object(sp, endpoints[sp.key]) for sp in services])
+    cluster.snapshot()
+    target = services[len(services) // 2]
+    samples = []
+    for i in range(2 * repeats):
+        cluster.endpoint_slices.apply(
+            "MODIFIED", _slice_object(target, (changed if i % 2 == 0 else endpoints)[target.key])
+        )
+        start = time.perf_counter()
+        snapshot = cluster.snapshot()
+        samples.append(time.perf_counter() - start)
+        assert snapshot.changed == changed_keys(services)
+    return _median_ms(samples)
+
+
 def _python_ms(services: list[ServicePort], endpoints: dict, changed: dict, repeats: int) -> dict:
     installed = render(CONFIG, services, endpoints)
     full_s = []
@@ -292,10 +340,16 @@ def _python_ms(services: list[ServicePort], endpoints: dict, changed: dict, repe
     first = cache.plan(services, endpoints)
     first.state()
     cache.commit(first)
-    plan_s, tx_s = [], []
+    hint = changed_keys(services)
+    plan_s, tx_s, scan_s = [], [], []
     for i in range(2 * repeats):
+        model_now = changed if i % 2 == 0 else endpoints
         start = time.perf_counter()
-        plan = cache.plan(services, changed if i % 2 == 0 else endpoints)
+        scanned = cache.plan(services, model_now)
+        scan_s.append(time.perf_counter() - start)
+        assert scanned.rendered == 1
+        start = time.perf_counter()
+        plan = cache.plan(services, model_now, hint)
         middle = time.perf_counter()
         plan.transaction().render()
         tx_s.append(time.perf_counter() - middle)
@@ -304,6 +358,8 @@ def _python_ms(services: list[ServicePort], endpoints: dict, changed: dict, repe
         cache.commit(plan)
     return {
         "full_render_diff_ms": _median_ms(full_s),
+        "snapshot_ms": _snapshot_ms(services, endpoints, changed, repeats),
+        "plan_scan_ms": _median_ms(scan_s),
         "plan_ms": _median_ms(plan_s),
         "tx_ms": _median_ms(tx_s),
         "python_sync_ms": asyncio.run(_sync_ms(_TextOnly(), services, endpoints, changed, repeats)),
@@ -315,10 +371,11 @@ async def _sync_ms(
 ) -> float:
     syncer = RuleSyncer(backend, CONFIG)
     await syncer.sync(services, endpoints)
+    hint = changed_keys(services)
     samples = []
     for i in range(2 * repeats):
         start = time.perf_counter()
-        result = await syncer.sync(services, changed if i % 2 == 0 else endpoints)
+        result = await syncer.sync(services, changed if i % 2 == 0 else endpoints, hint)
         samples.append(time.perf_counter() - start)
         assert not result.full and result.transaction and result.rendered == 1
     return _median_ms(samples)
@@ -373,6 +430,8 @@ def update_breakdown(count: int, repeats: int, timeout: float) -> dict:
 
 _BREAKDOWN_COLUMNS = (
     ("full render+diff", "full_render_diff_ms"),
+    ("snapshot", "snapshot_ms"),
+    ("plan, no hint", "plan_scan_ms"),
     ("plan", "plan_ms"),
     ("tx", "tx_ms"),
     ("python sync", "python_sync_ms"),

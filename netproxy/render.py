@@ -22,7 +22,7 @@ Layout (per family, table `ip edgek8s` / `ip6 edgek8s`; nothing outside it is to
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from netproxy import names
@@ -355,6 +355,10 @@ def _service_fragment(
     return t.fragment() or None
 
 
+def _same(old: ServicePort, new: ServicePort) -> bool:
+    return old is new or old == new  # identity first: most ports arrive as the very object cached
+
+
 def _occurrence(key: ServicePortName, present: set[Owner]) -> Owner:
     """Owner of a repeated service port key: sorts right after the key and its earlier repeats, as render()'s
     stable sort orders them (repeats do not come from a valid cluster, but render() accepts them)."""
@@ -381,9 +385,29 @@ class RenderCache:
         self._generation = 0
 
     def plan(
-        self, services: Iterable[ServicePort], endpoints: Mapping[ServicePortName, Sequence[Endpoint]]
+        self,
+        services: Iterable[ServicePort],
+        endpoints: Mapping[ServicePortName, Sequence[Endpoint]],
+        changed: Collection[ServicePortName] | None = None,
     ) -> RenderPlan:
-        """The model rendered against the last committed one (or against none)."""
+        """The model rendered against the last committed one (or against none).
+
+        `changed`, if given, must hold every key whose ServicePorts or endpoints may differ from the committed
+        model (more is harmless): only those are compared and re-rendered. None compares the whole model."""
+        if changed is None:
+            return RenderPlan(self, self._generation, self._scan(services, endpoints))
+        replaced: dict[Owner, _Entry | None] = {}
+        by_key: dict[ServicePortName, list[ServicePort]] = {key: [] for key in changed}
+        for sp in services:
+            if sp.key in by_key:
+                by_key[sp.key].append(sp)
+        for key, ports in by_key.items():
+            self._replace_key(key, ports, tuple(endpoints.get(key, ())), replaced)
+        return RenderPlan(self, self._generation, replaced)
+
+    def _scan(
+        self, services: Iterable[ServicePort], endpoints: Mapping[ServicePortName, Sequence[Endpoint]]
+    ) -> dict[Owner, _Entry | None]:
         entries = self._entries
         replaced: dict[Owner, _Entry | None] = {}
         present: set[Owner] = set()
@@ -396,13 +420,32 @@ class RenderCache:
             entry = entries.get(owner)
             if entry is not None:
                 known += 1
-                if entry.endpoints == eps and (entry.service is sp or entry.service == sp):
+                if entry.endpoints == eps and _same(entry.service, sp):
                     continue
             replaced[owner] = self._render(sp, eps)
         if known != len(entries):
             for owner in entries.keys() - present:
                 replaced[owner] = None
-        return RenderPlan(self, self._generation, replaced)
+        return replaced
+
+    def _replace_key(
+        self,
+        key: ServicePortName,
+        ports: list[ServicePort],
+        endpoints: tuple[Endpoint, ...],
+        replaced: dict[Owner, _Entry | None],
+    ) -> None:
+        """Plan one key's service ports (its repeats owned as _scan names them) against the committed ones."""
+        for n, sp in enumerate(ports):
+            owner: Owner = key if n == 0 else (*key, n)
+            entry = self._entries.get(owner)
+            if entry is None or entry.endpoints != endpoints or not _same(entry.service, sp):
+                replaced[owner] = self._render(sp, endpoints)
+        # repeats are numbered without gaps, so the stale ones are those from len(ports) on
+        n = len(ports)
+        while (owner := key if n == 0 else (*key, n)) in self._entries:
+            replaced[owner] = None
+            n += 1
 
     def commit(self, plan: RenderPlan) -> None:
         """Make `plan` the model that the next plan is compared with (once its transaction is installed)."""

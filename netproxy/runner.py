@@ -119,6 +119,7 @@ class _ProxyLoop:
                 (ENDPOINT_SLICES_PATH, self.model.endpoint_slices),
             )
         ]
+        self._rescan = False
         self.retry = Backoff(initial=max(settings.min_sync_period, 0.5), maximum=30.0)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -141,6 +142,10 @@ class _ProxyLoop:
             # checked before waiting, so a constant stream of changes cannot postpone it forever
             if next_drift_check is not None and time.monotonic() >= next_drift_check:
                 await self._repair_drift()
+                # the periodic check also asks for one (rate-limited) sync that re-plans from the whole
+                # model without the change feed's hint, so a change the feed ever missed is installed
+                self._rescan = True
+                self.dirty.set()
                 next_drift_check = self._next_drift_check()
             limit = None if next_drift_check is None else max(0.0, next_drift_check - time.monotonic())
             if not await _until(stop, self.dirty.wait(), limit):
@@ -150,16 +155,19 @@ class _ProxyLoop:
                 return
             self.dirty.clear()
             last_sync = time.monotonic()
-            await self._sync()
+            rescan, self._rescan = self._rescan, False
+            await self._sync(trust_hint=not rescan)
 
     def _next_drift_check(self) -> float | None:
         period = self.settings.sync_period
         return time.monotonic() + period if period > 0 else None
 
-    async def _sync(self) -> None:
+    async def _sync(self, trust_hint: bool = True) -> None:
         snapshot = self.model.snapshot()
         try:
-            result = await self.syncer.sync(snapshot.services, snapshot.endpoints)
+            result = await self.syncer.sync(
+                snapshot.services, snapshot.endpoints, snapshot.changed if trust_hint else None
+            )
         except NftError:
             delay = self.retry.delay()
             log.warning("nft sync failed; retrying in %.1fs", delay)

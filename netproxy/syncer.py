@@ -2,8 +2,9 @@
 
 The syncer renders through a RenderCache: a sync re-renders only the service ports whose ServicePort or
 endpoints changed since the last installed model and builds the transaction from what those write, so a
-one-service change costs Python work proportional to that service plus one pass over the model to find what
-changed (identity and equality checks). It never lists the table to sync. A failed transaction leaves the
+one-service change costs Python work proportional to that service. Which ports changed comes from the
+caller's change feed (`changed`, the keys ClusterModel saw change) or, without one, from one pass over the
+whole model (identity and equality checks). It never lists the table to sync. A failed transaction leaves the
 previous ruleset in place (nft is atomic), is logged with the offending lines by the applier, and makes the
 next sync a full one. `repair_drift()` is the periodic check: it lists our tables (the only place that does)
 and resyncs fully if someone changed them.
@@ -12,7 +13,7 @@ and resyncs fully if someone changed them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from netproxy.applier import Backend, NftError, check_drift
@@ -40,6 +41,8 @@ class RuleSyncer:
         self._cache = RenderCache(config)
         self._synced = False
         self._needs_full = True
+        # the cache does not hold the model of the last sync call, so the caller's hint cannot be used
+        self._hint_gap = False
 
     @property
     def installed(self) -> DesiredState | None:
@@ -47,14 +50,25 @@ class RuleSyncer:
         return self._cache.state() if self._synced else None
 
     async def sync(
-        self, services: Iterable[ServicePort], endpoints: Mapping[ServicePortName, Sequence[Endpoint]]
+        self,
+        services: Iterable[ServicePort],
+        endpoints: Mapping[ServicePortName, Sequence[Endpoint]],
+        changed: Collection[ServicePortName] | None = None,
     ) -> SyncResult:
-        """Install the rules for this model; raises NftError (after logging) if nft refused them."""
-        plan = self._cache.plan(services, endpoints)
+        """Install the rules for this model; raises NftError (after logging) if nft refused them.
+
+        `changed`: the keys whose service ports or endpoints may differ from the model of the last sync call
+        (ClusterModel's change feed); only those are compared. None compares the whole model. The hint is
+        ignored when this sync must be full (the first, and the one after a failure): the cache then still
+        holds the model of an older call, which the hint does not describe."""
         full = self._needs_full or not self._synced
+        plan = self._cache.plan(services, endpoints, None if full or self._hint_gap else changed)
         tx = full_sync(plan.state()) if full else plan.transaction()
+        # until the commit, the cache lags behind the model of this call (also if the call is cancelled)
+        self._hint_gap = True
         await self._apply(tx)
         self._cache.commit(plan)
+        self._hint_gap = False
         self._synced = True
         self._needs_full = False
         return SyncResult(full, tx, plan.rendered)

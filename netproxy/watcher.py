@@ -1,7 +1,8 @@
 """Services and EndpointSlices (JSON dicts) -> the proxy's model, the way kube-proxy reads them.
 
 `service_ports` and `slice_endpoints` are pure translations; `ClusterModel` keeps the translation of every
-object a reflector delivered and assembles the whole model on demand. Translations are cached per object,
+object a reflector delivered, assembles the whole model on demand and says which service port keys changed
+since the last time (the syncer's change feed). Translations are cached per object,
 so an event costs one object's translation, and an event that does not change the model (a status or
 annotation update) does not ask for a sync.
 
@@ -195,10 +196,15 @@ def merge_endpoints(
     return {key: list(seen.values()) for key, seen in merged.items()}
 
 
-class _TranslatingSink:
-    """A reflector Sink keeping each object's translation; calls on_change when any translation changed."""
+# (object key, old translation, new translation) of each object whose translation changed; None: no object
+_Changes = list[tuple[tuple[str, str], Any, Any]]
 
-    def __init__(self, translate: Callable[[Obj], Any], on_change: Callable[[], None]) -> None:
+
+class _TranslatingSink:
+    """A reflector Sink keeping each object's translation; hands on_change the objects whose translation
+    changed (once per event or relist, and only if there are any)."""
+
+    def __init__(self, translate: Callable[[Obj], Any], on_change: Callable[[_Changes], None]) -> None:
         self._translate = translate
         self._on_change = on_change
         self.values: dict[tuple[str, str], Any] = {}
@@ -211,11 +217,14 @@ class _TranslatingSink:
             return None
 
     def replace(self, objects: list[dict[str, Any]]) -> None:
-        values = {object_key(obj): self._safe(obj) for obj in objects}
-        changed = values != self.values
-        self.values = values
-        if changed:
-            self._on_change()
+        old_values, self.values = self.values, {object_key(obj): self._safe(obj) for obj in objects}
+        changes = [
+            (key, old_values.get(key), self.values.get(key))
+            for key in old_values.keys() | self.values.keys()
+            if old_values.get(key) != self.values.get(key)
+        ]
+        if changes:
+            self._on_change(changes)
 
     def apply(self, event_type: str, obj: dict[str, Any]) -> None:
         key = object_key(obj)
@@ -226,25 +235,66 @@ class _TranslatingSink:
         else:
             new = self.values[key] = self._safe(obj)
         if old != new:
-            self._on_change()
+            self._on_change([(key, old, new)])
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     services: list[ServicePort]
     endpoints: dict[ServicePortName, list[Endpoint]]
+    # the keys whose service ports or endpoints may differ from the previous snapshot's (all, for the first)
+    changed: frozenset[ServicePortName] = frozenset()
 
 
 class ClusterModel:
     """What the cluster asks of this node's proxy. `services` and `endpoint_slices` are the Sinks of the
-    two reflectors; on_change is called (synchronously, so keep it cheap) whenever the model changed."""
+    two reflectors; on_change is called (synchronously, so keep it cheap) whenever the model changed.
+
+    It is also the syncer's change feed: each snapshot says which service port keys changed since the one
+    before, and merges endpoints again only for those keys, so a snapshot after one change costs a copy of
+    the lists (no per-endpoint work)."""
 
     def __init__(self, node_name: str, on_change: Callable[[], None] = lambda: None) -> None:
         self.node_name = node_name
-        self.services = _TranslatingSink(service_ports, on_change)
-        self.endpoint_slices = _TranslatingSink(lambda s: slice_endpoints(s, node_name), on_change)
+        self._on_change = on_change
+        self.services = _TranslatingSink(service_ports, self._services_changed)
+        self.endpoint_slices = _TranslatingSink(lambda s: slice_endpoints(s, node_name), self._slices_changed)
+        self._changed: set[ServicePortName] = set()
+        self._slices_of: dict[ServicePortName, set[tuple[str, str]]] = {}
+        self._endpoints: dict[ServicePortName, list[Endpoint]] = {}
+        self._unmerged: set[ServicePortName] = set()
+
+    def _services_changed(self, changes: _Changes) -> None:
+        for _, old, new in changes:
+            self._changed.update(sp.key for sp in old or ())
+            self._changed.update(sp.key for sp in new or ())
+        self._on_change()
+
+    def _slices_changed(self, changes: _Changes) -> None:
+        for slice_key, old, new in changes:
+            old_ports, new_ports = (old or {}).keys(), (new or {}).keys()
+            for port in old_ports - new_ports:
+                slices = self._slices_of[port]
+                slices.discard(slice_key)
+                if not slices:
+                    del self._slices_of[port]
+            for port in new_ports:
+                self._slices_of.setdefault(port, set()).add(slice_key)
+            self._unmerged.update(old_ports, new_ports)
+        self._on_change()
+
+    def _merge(self, port: ServicePortName) -> None:
+        slices = sorted(self._slices_of.get(port, ()))  # slice order decides among duplicates
+        if not slices:
+            self._endpoints.pop(port, None)
+            return
+        values = self.endpoint_slices.values
+        self._endpoints[port] = merge_endpoints({port: values[key][port]} for key in slices)[port]
 
     def snapshot(self) -> Snapshot:
+        for port in self._unmerged:
+            self._merge(port)
+        changed = frozenset(self._changed | self._unmerged)
+        self._changed, self._unmerged = set(), set()
         services = [sp for ports in self.services.values.values() if ports for sp in ports]
-        ordered = sorted(self.endpoint_slices.values.items())  # slice order decides among duplicates
-        return Snapshot(services, merge_endpoints(per_port for _, per_port in ordered if per_port))
+        return Snapshot(services, dict(self._endpoints), changed)

@@ -4,6 +4,7 @@ repair must equal what render() + diff() of the whole model give, byte for byte.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ipaddress
 import random
@@ -20,6 +21,7 @@ from netproxy.render import RenderCache, render
 from netproxy.state import ChainSpec, ComposedTable, DesiredState, Fragment, Owner, SetSpec, TableState
 from netproxy.syncer import RuleSyncer
 from netproxy.transaction import Transaction
+from netproxy.watcher import ClusterModel, merge_endpoints
 from tests.netproxy.conftest import needs_netns, nft_in
 from tests.netproxy.randomized import random_endpoint, random_service
 
@@ -315,6 +317,138 @@ async def test_failed_sync_keeps_the_installed_state() -> None:
     retry = await syncer.sync(services[1:], endpoints)
     assert retry.full and syncer.installed == render(config, services[1:], endpoints)
     assert backend.snapshot() == FakeNft.expected_snapshot(render(config, services[1:], endpoints))
+
+
+# -- the runner's path: ClusterModel's change feed as the hint
+def _random_service_object(rng: random.Random) -> dict:
+    """A Service from a small pool of names and addresses: ports come and go, ClusterIPs and keys collide."""
+    ports = [
+        {"name": name, "protocol": rng.choice(("TCP", "UDP")), "port": rng.choice((80, 443))}
+        for name in rng.sample(("", "http", "dns"), rng.randrange(4))
+    ]
+    if ports and rng.random() < 0.1:
+        ports.append(dict(ports[0]))  # a repeated key: invalid in a real cluster, accepted by the model
+    spec: dict = {"clusterIPs": [f"10.96.0.{rng.randrange(1, 5)}"], "ports": ports}
+    if rng.random() < 0.3:
+        spec["clusterIPs"].append(f"fd00:96::{rng.randrange(1, 5)}")
+    if rng.random() < 0.3:
+        spec |= {"type": "NodePort", "externalTrafficPolicy": rng.choice(("Local", "Cluster"))}
+        for port in ports:
+            port["nodePort"] = 30000 + rng.randrange(5)
+    if rng.random() < 0.2:
+        spec["sessionAffinity"] = "ClientIP"
+    meta = {"namespace": rng.choice(("a", "b")), "name": f"svc{rng.randrange(6)}"}
+    return {"metadata": meta, "spec": spec}
+
+
+def _random_slice_object(rng: random.Random) -> dict:
+    service = f"svc{rng.randrange(6)}"
+    ports = [
+        {"name": name, "protocol": rng.choice(("TCP", "UDP")), "port": rng.choice((8080, 8443))}
+        for name in rng.sample(("", "http", "dns"), rng.randrange(3))
+    ]
+    endpoints = [
+        {
+            "addresses": [f"10.42.0.{rng.randrange(1, 8)}"],
+            "conditions": {"ready": rng.random() < 0.8, "terminating": rng.random() < 0.2},
+            "nodeName": rng.choice(("n1", "n2")),
+        }
+        for _ in range(rng.randrange(4))
+    ]
+    meta = {
+        "namespace": rng.choice(("a", "b")),
+        "name": f"{service}-{rng.randrange(3)}",
+        "labels": {"kubernetes.io/service-name": service},
+    }
+    return {"metadata": meta, "addressType": "IPv4", "ports": ports, "endpoints": endpoints}
+
+
+def _random_event(rng: random.Random, cluster: ClusterModel) -> None:
+    """One reflector event (or relist) on services or endpoint slices."""
+    services = rng.random() < 0.5
+    sink = cluster.services if services else cluster.endpoint_slices
+    make = _random_service_object if services else _random_slice_object
+    action = rng.randrange(10)
+    if action == 0:  # a relist: some objects kept, some changed, some gone
+        kept = [obj for obj in (make(rng) for _ in range(len(sink.values))) if rng.random() < 0.7]
+        sink.replace(kept + [make(rng) for _ in range(rng.randrange(3))])
+    elif action < 3 and sink.values:
+        namespace, name = rng.choice(sorted(sink.values))
+        sink.apply("DELETED", {"metadata": {"namespace": namespace, "name": name}})
+    else:
+        sink.apply(rng.choice(("ADDED", "MODIFIED")), make(rng))
+
+
+class _Flaky(FakeNft):
+    """Refuses transactions when told to: the model's hint for that sync is then lost to the syncer."""
+
+    refuse = False
+    cancel = False
+
+    async def apply(self, tx: Transaction | str) -> None:
+        if self.refuse:
+            raise NftError("refused")
+        if self.cancel:
+            raise asyncio.CancelledError  # the proxy stopping mid-sync: no NftError, no full sync next
+        await super().apply(tx)
+
+
+@pytest.mark.parametrize("config_name", sorted(CONFIGS))
+@pytest.mark.parametrize("seed", range(6))
+async def test_change_feed_syncs_install_exactly_the_full_render(config_name: str, seed: int) -> None:
+    config = CONFIGS[config_name]
+    rng = random.Random(500 + seed)
+    cluster = ClusterModel("n1")
+    for _ in range(30):
+        _random_event(rng, cluster)
+    backend = _Flaky()
+    syncer = RuleSyncer(backend, config)
+    hinted = 0
+    for step in range(60):
+        snap = cluster.snapshot()
+        # the incrementally merged endpoints are what merging every slice again gives
+        slices = [per_port for _, per_port in sorted(cluster.endpoint_slices.values.items()) if per_port]
+        assert snap.endpoints == merge_endpoints(slices), f"seed {seed} step {step}"
+        expected = render(config, snap.services, snap.endpoints)
+        backend.refuse = step > 0 and rng.random() < 0.1
+        try:
+            result = await syncer.sync(snap.services, snap.endpoints, snap.changed)
+        except NftError:
+            assert backend.refuse  # only when there was something to install
+        else:
+            where = f"{config_name} seed {seed} step {step}"
+            assert backend.snapshot() == FakeNft.expected_snapshot(expected), where
+            assert syncer.installed == expected, where
+            assert result.rendered <= sum(1 for sp in snap.services if sp.key in snap.changed) or result.full
+            hinted += not result.full
+        for _ in range(1 if rng.random() < 0.6 else rng.randrange(2, 6)):
+            _random_event(rng, cluster)
+    assert hinted > 30  # the hinted path, not the fallback, did most of the syncs
+
+
+async def test_a_hint_after_a_failed_or_cancelled_sync_is_not_trusted() -> None:
+    config = ProxyConfig(families=("ip",))
+    services, endpoints = _many(5)
+    backend = _Flaky()
+    syncer = RuleSyncer(backend, config)
+    await syncer.sync(services, endpoints)
+    backend.refuse = True
+    with pytest.raises(NftError):
+        await syncer.sync(services[1:], endpoints, {services[0].key})
+    backend.refuse = False
+    # this hint names only what changed since the failed call; the removal of services[0] is older
+    retry = await syncer.sync(services[2:], endpoints, {services[1].key})
+    assert retry.full and syncer.installed == render(config, services[2:], endpoints)
+    backend.cancel = True
+    with pytest.raises(asyncio.CancelledError):
+        await syncer.sync(services[3:], endpoints, {services[2].key})
+    backend.cancel = False
+    resumed = await syncer.sync(services[4:], endpoints, {services[3].key})
+    assert not resumed.full and syncer.installed == render(config, services[4:], endpoints)
+    assert backend.snapshot() == FakeNft.expected_snapshot(render(config, services[4:], endpoints))
+    # a hint that leaves out a change is the caller's error: the hinted path really skips the rest
+    wrong = await syncer.sync([], endpoints, set())
+    assert not wrong.transaction and syncer.installed == render(config, services[4:], endpoints)
 
 
 # -- the composition itself, with writers that overlap far more than services do

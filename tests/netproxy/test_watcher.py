@@ -221,3 +221,31 @@ def test_malformed_objects_never_stop_the_model(spec: dict, endpoints: Any) -> N
     model.endpoint_slices.apply("ADDED", {**eps([]), "endpoints": endpoints})
     model.snapshot()  # must not raise either
     assert len(changes) <= 2
+
+
+def test_snapshots_report_the_keys_changed_since_the_previous_one() -> None:
+    model = ClusterModel("n1")
+    web_http = ServicePortName("ns", "web", "http", "TCP")
+    two_ports = [{"name": "", "port": 80, "protocol": "TCP"}, {"name": "http", "port": 81, "protocol": "TCP"}]
+    model.services.replace([svc(ports=two_ports), svc("b", clusterIP="10.43.0.11")])
+    assert model.snapshot().changed == {KEY, web_http, ServicePortName("ns", "b", "", "TCP")}
+    assert model.snapshot().changed == frozenset()  # nothing since
+
+    model.services.apply("MODIFIED", svc(ports=[two_ports[0]]))  # one port removed, the other unchanged
+    model.services.replace([svc(ports=[two_ports[0]]), svc("b", clusterIP="10.43.0.11")])  # a no-op relist
+    snap = model.snapshot()
+    assert KEY in snap.changed and web_http in snap.changed  # the Service's ports, old and new
+    assert ServicePortName("ns", "b", "", "TCP") not in snap.changed
+
+    model.endpoint_slices.apply("ADDED", eps([{"addresses": ["10.42.1.5"]}]))
+    model.endpoint_slices.apply("ADDED", eps([{"addresses": ["10.42.1.6"]}], name="web-2"))
+    snap = model.snapshot()
+    assert snap.changed == {KEY}
+    assert [e.ip for e in snap.endpoints[KEY]] == ["10.42.1.5", "10.42.1.6"]
+
+    model.endpoint_slices.apply("DELETED", eps([], name="web-1"))
+    snap = model.snapshot()
+    assert snap.changed == {KEY} and [e.ip for e in snap.endpoints[KEY]] == ["10.42.1.6"]
+    model.endpoint_slices.replace([])
+    snap = model.snapshot()
+    assert snap.changed == {KEY} and snap.endpoints == {}
