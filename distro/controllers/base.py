@@ -3,6 +3,7 @@ backoff on failure (409 conflicts included), and an event recorder."""
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
@@ -18,7 +19,7 @@ from distro.controllers.workqueue import WorkQueue
 log = logging.getLogger(__name__)
 
 
-class Controller:
+class Controller(abc.ABC):
     """Subclasses set `name`, register informer handlers in `__init__` that `enqueue` keys, and
     implement `sync(key)`: level-triggered and idempotent, it reads the informers and writes the
     difference. It may run any number of times, in any order, after any crash."""
@@ -38,8 +39,9 @@ class Controller:
     def enqueue(self, key: str) -> None:
         self.queue.add(key)
 
+    @abc.abstractmethod
     async def sync(self, key: str) -> None:
-        raise NotImplementedError
+        """Brings the object named by key to its desired state."""
 
     async def run(self) -> None:
         await self.informers.wait_synced()
@@ -58,6 +60,7 @@ class Controller:
 
     async def started(self) -> None:
         """Runs once after the informers synced, before the workers start (e.g. periodic tasks)."""
+        return None  # most controllers need nothing here
 
     async def _worker(self) -> None:
         while True:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import logging
 from typing import TYPE_CHECKING
 
 from distro.controllers.client import LocalClient
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
     from distro.apiserver.app import APIServer
     from distro.controllers.base import Controller
 
-log = logging.getLogger(__name__)
 
 # name -> "module:Class"; modules are imported only for controllers that run
 CONTROLLERS: dict[str, str] = {
@@ -61,15 +59,7 @@ class ControllerManager:
             if name in self.disabled:
                 continue
             module_name, _, class_name = target.partition(":")
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise
-                # TODO(controllers issue): every controller listed exists; then this leniency goes
-                log.warning("controller not built yet", extra={"controller": name})
-                continue
-            cls = getattr(module, class_name)
+            cls = getattr(importlib.import_module(module_name), class_name)
             client = LocalClient(self.api, f"edgek8s-{name}-controller")
             recorder = EventRecorder(client, cls.component, self.host)
             self.controllers[name] = cls(client, self.informers, recorder, self.config)
