@@ -364,7 +364,11 @@ class ResourceHandler:
                 else:
                     start_rv = parse_resource_version(rv_text)
                 watcher = res.cache.watch(
-                    ns, start_rv, predicate=predicate, bookmarks=bookmarks, key_hint=_key_hint(request, rd)
+                    ns,
+                    start_rv,
+                    predicate=predicate,
+                    bookmarks=bookmarks,
+                    key_hint=selectors.index_hint(rd, request.query.get("fieldSelector") or ""),
                 )
             except status.StatusError as exc:
                 await resp.prepare(request)
@@ -721,15 +725,3 @@ def _include_object(request: web.Request) -> str:
 
 def _line(doc: Obj) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-
-
-def _key_hint(request: web.Request, rd: ResourceDef) -> tuple[str, str] | None:
-    text = request.query.get("fieldSelector") or ""
-    if not text:
-        return None
-    fs = selectors.parse_field_selector(text, rd.field_selector_fields, rd.kind)
-    for field in ("spec.nodeName", "metadata.name"):
-        value = fs.exact(field)
-        if value is not None:
-            return (field, value)
-    return None

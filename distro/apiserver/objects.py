@@ -20,9 +20,11 @@ from typing import Any
 from distro.apiserver import apply as ssa
 from distro.apiserver import decode, patch, status, strategies
 from distro.apiserver import schema as schemas
+from distro.apiserver.negotiate import decode_body
 from distro.apiserver.registry import ResourceDef
 from distro.apiserver.storage import ListResult, ObjectStore, encode_continue, parse_resource_version
 from distro.apiserver.watchcache import WatchCache
+from kine_shim.etcdpb import rpc_pb2 as pb
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,14 @@ class Resource:
     # -- decoding what the client sent --
 
     def check_body(
-        self, body: Any, namespace: str, opts: WriteOptions, *, name: str = "", raw: bytes | None = None
+        self,
+        body: Any,
+        namespace: str,
+        opts: WriteOptions,
+        *,
+        name: str = "",
+        raw: bytes | None = None,
+        check_fields: bool = True,
     ) -> Obj:
         """The body as an object of this kind: 400 on wrong kind/shape, unknown fields per fieldValidation."""
         rd = self.rd
@@ -96,7 +105,8 @@ class Resource:
                 f'{kind} in version "{rd.version}" cannot be handled as a {rd.kind}: '
                 f"kind in the data ({kind}) does not match the expected kind ({rd.kind})"
             )
-        self._check_fields(body, opts, raw)
+        if check_fields:
+            self._check_fields(body, opts, raw)
         meta = body.get("metadata")
         if meta is None:
             meta = body["metadata"] = {}
@@ -197,8 +207,6 @@ class Resource:
         return ListResult(items, result.resource_version, result.continue_token, None)
 
     async def current_revision(self) -> int:
-        from kine_shim.etcdpb import rpc_pb2 as pb
-
         resp = await self.store.ds.range(pb.RangeRequest(key=self.store.root, count_only=True, limit=1))
         return resp.header.revision
 
@@ -222,22 +230,7 @@ class Resource:
             causes = strategies.validate_create(self.rd, obj)
             if causes:
                 raise strategies.invalid(self.rd, meta.get("name") or "", causes)
-            candidate = (
-                ssa.track_update(
-                    None,
-                    obj,
-                    has_status=self.rd.has_status,
-                    manager=opts.field_manager,
-                    operation="Update",
-                    api_version=self.rd.group_version,
-                    subresource="",
-                    schema=self._schema,
-                    resolve=schemas.resolve,
-                    now=now_rfc3339(),
-                )
-                if opts.field_manager
-                else obj
-            )
+            candidate = self._track(None, obj, opts) if opts.field_manager else obj
             try:
                 return await self._store_new(candidate, opts)
             except status.StatusError as exc:
@@ -332,19 +325,39 @@ class Resource:
         if causes:
             raise strategies.invalid(rd, old_meta["name"], causes)
         if opts.field_manager:
-            new = ssa.track_update(
-                old,
-                new,
-                has_status=rd.has_status,
-                manager=opts.field_manager,
-                operation="Update",
-                api_version=rd.group_version,
-                subresource=opts.subresource,
-                schema=self._schema,
-                resolve=schemas.resolve,
-                now=now_rfc3339(),
-            )
+            new = self._track(old, new, opts)
         return new
+
+    def _track(self, old: Obj | None, new: Obj, opts: WriteOptions) -> Obj:
+        """managedFields after an ordinary (non-apply) write by opts.field_manager."""
+        return ssa.track_update(
+            old,
+            new,
+            has_status=self.rd.has_status,
+            manager=opts.field_manager,
+            operation="Update",
+            api_version=self.rd.group_version,
+            subresource=opts.subresource,
+            schema=self._schema,
+            resolve=schemas.resolve,
+            now=now_rfc3339(),
+        )
+
+    def _apply(self, live: Obj | None, applied: Obj, opts: WriteOptions, force: bool) -> Obj:
+        """Server-side apply of an applied configuration by opts.field_manager."""
+        return ssa.apply(
+            live,
+            applied,
+            kind=self.rd.kind,
+            has_status=self.rd.has_status,
+            subresource=opts.subresource,
+            manager=opts.field_manager,
+            force=force,
+            api_version=self.rd.group_version,
+            schema=self._schema,
+            resolve=schemas.resolve,
+            now=now_rfc3339(),
+        )
 
     async def _write_update(self, new: Obj, old: Obj, opts: WriteOptions) -> Obj:
         meta = new["metadata"]
@@ -398,7 +411,8 @@ class Resource:
             if new["metadata"].get("resourceVersion") not in (None, old["metadata"]["resourceVersion"]):
                 raise status.conflict(self.rd.plural, self.rd.group, name, status.MODIFIED)
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-            new = self.check_body(new, namespace, WriteOptions(field_validation="Ignore"), name=name)
+            # fields were checked (or came from a checked applied configuration) in _patched
+            new = self.check_body(new, namespace, opts, name=name, check_fields=False)
             new = self._prepare_update(
                 new, old, _without_manager(opts) if patch_type.endswith("apply-patch+yaml") else opts
             )
@@ -419,19 +433,7 @@ class Resource:
             new = patch.strategic_merge_patch(old, raw, self._schema, schemas.resolve)
         else:
             applied = self._applied_config(raw, old["metadata"].get("namespace") or "", opts)
-            new = ssa.apply(
-                old,
-                applied,
-                kind=self.rd.kind,
-                has_status=self.rd.has_status,
-                subresource=opts.subresource,
-                manager=opts.field_manager,
-                force=force,
-                api_version=self.rd.group_version,
-                schema=self._schema,
-                resolve=schemas.resolve,
-                now=now_rfc3339(),
-            )
+            new = self._apply(old, applied, opts, force)
         if not isinstance(new, dict):
             raise status.bad_request("the patched object is not a JSON object")
         if patch_type != "application/apply-patch+yaml":
@@ -439,8 +441,6 @@ class Resource:
         return new
 
     def _applied_config(self, raw: bytes, namespace: str, opts: WriteOptions) -> Obj:
-        from distro.apiserver.negotiate import decode_body
-
         if not opts.field_manager:
             raise status.bad_request(
                 "PATCH is not supported for the apply patch type without a fieldManager: "
@@ -458,19 +458,7 @@ class Resource:
     ) -> Obj:
         applied = self._applied_config(raw, namespace, opts)
         applied["metadata"]["name"] = name
-        new = ssa.apply(
-            None,
-            applied,
-            kind=self.rd.kind,
-            has_status=self.rd.has_status,
-            subresource=opts.subresource,
-            manager=opts.field_manager,
-            force=force,
-            api_version=self.rd.group_version,
-            schema=self._schema,
-            resolve=schemas.resolve,
-            now=now_rfc3339(),
-        )
+        new = self._apply(None, applied, opts, force)
         return await self.create(new, namespace, _without_manager(opts))
 
     # -- pods/binding --

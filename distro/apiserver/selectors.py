@@ -751,3 +751,20 @@ def object_predicate(
         return fields is None or fields.matches(object_fields(rd, obj))
 
     return matches
+
+
+# fields the watch cache indexes watchers by (every kubelet watches its own pods by spec.nodeName)
+_INDEXED_FIELDS = ("spec.nodeName", "metadata.name")
+
+
+def index_hint(rd: ResourceDef, field_selector: str) -> tuple[str, str] | None:
+    """(field, value) when the selector pins an indexed field to one value, so a watch can be
+    dispatched through the cache's index instead of being tried on every event."""
+    if not field_selector:
+        return None
+    fields = parse_field_selector(field_selector, rd.field_selector_fields, rd.kind)
+    for field in _INDEXED_FIELDS:
+        value = fields.exact(field)
+        if value is not None:
+            return (field, value)
+    return None

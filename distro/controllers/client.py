@@ -142,13 +142,7 @@ class LocalClient:
         """Changes after resource_version; raises StatusError 410 when it is too old, ends when the
         server drops the watch (the caller relists or rewatches, as a reflector does)."""
         res = self._res(rd)
-        hint = None
-        if field_selector:
-            fs = selectors.parse_field_selector(field_selector, rd.field_selector_fields, rd.kind)
-            for field in ("spec.nodeName", "metadata.name"):
-                if fs.exact(field) is not None:
-                    hint = (field, fs.exact(field))
-                    break
+        hint = selectors.index_hint(rd, field_selector)
         watcher = res.cache.watch(
             namespace if rd.namespaced and namespace else None,
             resource_version,
