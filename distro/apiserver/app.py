@@ -157,7 +157,7 @@ class APIServer:
             self.resource("rbac.authorization.k8s.io", p).cache
             for p in ("roles", "clusterroles", "rolebindings", "clusterrolebindings")
         ]
-        key = tuple(c.revision for c in caches)
+        key = tuple(c.changes for c in caches)
         if self._rbac is None or self._rbac[0] != key:
             lists = [c.snapshot(None)[0] for c in caches]
             self._rbac = (key, auth.RBACAuthorizer(*lists))

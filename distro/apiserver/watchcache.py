@@ -204,6 +204,7 @@ class WatchCache:
         self._evicted_since_list = False
         self._last_evicted_revision = 0
         self._revision = 0
+        self._changes = 0
         self._advanced = asyncio.Event()
         self._watch: Watch | None = None
         self._tasks: list[asyncio.Task] = []
@@ -245,6 +246,12 @@ class WatchCache:
     @property
     def revision(self) -> int:
         return self._revision
+
+    @property
+    def changes(self) -> int:
+        """Counts changes to the cached objects (revision also moves with other resources' writes):
+        lets a reader rebuild something derived from this resource only when the resource changed."""
+        return self._changes
 
     # the timeout is part of the answer (a 504 naming both revisions), not a caller's cancellation
     async def wait_fresh(self, revision: int, timeout: float = 3.0) -> None:  # noqa: ASYNC109
@@ -413,6 +420,7 @@ class WatchCache:
             self._advance(revision)
             return
         self._loaded = True
+        self._changes += 1
         self._objects = objects
         self._sorted_keys = None
         self._history.clear()
@@ -509,6 +517,7 @@ class WatchCache:
         self._dispatch(ev)
 
     def _remember(self, ev: CacheEvent) -> None:
+        self._changes += 1
         history = self._history
         if len(history) == history.maxlen:
             self._evicted_since_list = True

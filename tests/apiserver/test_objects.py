@@ -61,3 +61,18 @@ async def test_service_ips_and_node_ports_are_unique_under_concurrency_and_relea
     reuse = {"metadata": {"name": "reuse"}, "spec": {"clusterIP": ips[0], "ports": [{"port": 80}]}}
     assert (await cluster.create("", "services", reuse))["spec"]["clusterIP"] == ips[0]
     assert len(await cluster.api.service_ips.allocator.allocated()) == 61
+
+
+async def test_cache_changes_count_only_its_own_resource(cluster):
+    roles = cluster.api.resources[("rbac.authorization.k8s.io", "roles")].cache
+    before = roles.changes
+    await cluster.create("", "configmaps", {"metadata": {"name": "unrelated"}})
+    assert roles.changes == before
+    await cluster.create("rbac.authorization.k8s.io", "roles", {"metadata": {"name": "r"}, "rules": []})
+
+    async def counted() -> bool:
+        return roles.changes == before + 1
+
+    from tests.controllers.harness import eventually
+
+    await eventually(counted, within=5)
